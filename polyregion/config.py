@@ -1,0 +1,68 @@
+"""Numerical tolerances: the one place where they are defined.
+
+All lengths are Euclidean distances in the enumeration coordinates, *relative to the
+domain's scale* (see :func:`Tolerances.scaled`): a cell counts as a region when it holds
+a ball of radius ``feasibility * scale``, where ``scale`` is the half-diagonal of the
+domain's bounding box (1 for unbounded domains).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+__all__ = ["Tolerances", "DEFAULT_TOLERANCES"]
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Tolerances of the enumeration engine.
+
+    Parameters
+    ----------
+    feasibility : float
+        A cell is full-dimensional when its Chebyshev (inscribed-ball) radius exceeds
+        ``feasibility * scale``. Genuine cells of He-initialised nets can have radii of
+        1e-9, so this must stay well below that; default 1e-11.
+    pivot : float
+        Smallest magnitude of a simplex pivot element.
+    zero_row : float
+        A hyperplane row whose norm is below ``zero_row`` times the norm of the layer's
+        weights times the cell's affine map is treated as the zero row: the neuron is
+        constant on the cell.
+    max_simplex_iter : int
+        Iteration cap of the Numba simplex before it reports failure.
+
+    Examples
+    --------
+    >>> from polyregion.config import Tolerances
+    >>> Tolerances().feasibility
+    1e-11
+    >>> Tolerances(feasibility=1e-9).scaled(2.0).feasibility
+    2e-09
+    """
+
+    feasibility: float = 1e-11
+    pivot: float = 1e-11
+    zero_row: float = 1e-13
+    max_simplex_iter: int = 10_000
+
+    def __post_init__(self):
+        from .errors import InvalidInputError
+
+        for name in ("feasibility", "pivot", "zero_row"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v > 0 and v < 1):
+                raise InvalidInputError(
+                    f"Tolerance `{name}` must be a float in (0, 1); got {v!r}."
+                )
+        if not (isinstance(self.max_simplex_iter, int) and self.max_simplex_iter > 0):
+            raise InvalidInputError(
+                f"`max_simplex_iter` must be a positive int; got {self.max_simplex_iter!r}."
+            )
+
+    def scaled(self, scale: float) -> "Tolerances":
+        """Return the tolerances with ``feasibility`` multiplied by ``scale``."""
+        return replace(self, feasibility=self.feasibility * float(scale))
+
+
+DEFAULT_TOLERANCES = Tolerances()

@@ -1,0 +1,269 @@
+"""Numba kernel: the Chebyshev-ball LP of a small dense cell, by a revised simplex.
+
+For a cell ``{x : a_j . x <= b_j, j < m}`` with unit rows ``a_j`` the primal problem is
+
+    (P)  max r   s.t.  a_j . x + r <= b_j  (j < m),   r <= 1,   x, r free.
+
+Its optimum ``r*`` is the radius of the largest ball in the cell (capped at 1; the
+engine works in coordinates where the domain has unit scale). We solve the dual
+
+    (D)  min sum_j b_j y_j + s   s.t.  sum_j y_j a_j = 0,  sum_j y_j + s = 1,  y, s >= 0,
+
+which has only ``k + 1`` rows (``k`` = dimension), by a revised primal simplex with an
+explicit ``(k+1) x (k+1)`` basis inverse and Bland's rule (no cycling). ``k``
+artificial columns ``e_i`` with bounds ``[0, 0]`` make ``{artificials, s}`` a feasible
+starting basis for every cell, including unbounded ones (``m < k`` or rank-deficient
+rows: the artificials then stay basic at zero and pin the free directions of ``x``).
+The primal solution ``(x, r)`` is read from the simplex multipliers.
+
+Warm start: a child cell adds one row to its parent, i.e. one column to (D); the parent's
+optimal basis stays feasible, so the solve starts from it and usually needs a few pivots.
+Decision mode: the dual objective bounds ``r*`` from above, so the solve stops as soon as
+it drops to ``stop_below`` (the cell is then too thin).
+
+Cost per pivot: O(m k + k^2). The kernel never raises; it reports a status.
+
+Basis labels: ``j >= 0`` row ``j``; ``-1`` the cap column ``s``; ``-2 - i`` artificial ``i``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+LP_OPTIMAL = 0
+LP_STOPPED = 1  # dual objective fell to stop_below: r* <= stop_below
+LP_FAILED = 2
+
+
+@njit(cache=True)
+def _column(A, label, k, out):
+    out[:] = 0.0
+    if label >= 0:
+        out[:k] = A[label]
+        out[k] = 1.0
+    elif label == -1:
+        out[k] = 1.0
+    else:
+        out[-2 - label] = 1.0
+
+
+@njit(cache=True)
+def _cost(b, label):
+    if label >= 0:
+        return b[label]
+    if label == -1:
+        return 1.0
+    return 0.0
+
+
+@njit(cache=True)
+def _factor(A, basis, k):
+    B = np.empty((k + 1, k + 1))
+    col = np.empty(k + 1)
+    for i in range(k + 1):
+        _column(A, basis[i], k, col)
+        B[:, i] = col
+    return B
+
+
+@njit(cache=True)
+def cold_basis(k):
+    """The starting basis {artificials, cap}."""
+    basis = np.empty(k + 1, np.int64)
+    for i in range(k):
+        basis[i] = -2 - i
+    basis[k] = -1
+    return basis
+
+
+@njit(cache=True)
+def _try_invert(B):
+    """Inverse of B, or an empty array when B is (numerically) singular."""
+    n = B.shape[0]
+    # condition check by Gaussian elimination with partial pivoting
+    M = B.copy()
+    Inv = np.eye(n)
+    for c in range(n):
+        p = c
+        best = abs(M[c, c])
+        for i in range(c + 1, n):
+            if abs(M[i, c]) > best:
+                best = abs(M[i, c])
+                p = i
+        if best < 1e-12:
+            return np.empty((0, 0))
+        if p != c:
+            for j in range(n):
+                t = M[c, j]
+                M[c, j] = M[p, j]
+                M[p, j] = t
+                t = Inv[c, j]
+                Inv[c, j] = Inv[p, j]
+                Inv[p, j] = t
+        piv = M[c, c]
+        for j in range(n):
+            M[c, j] /= piv
+            Inv[c, j] /= piv
+        for i in range(n):
+            if i != c:
+                f = M[i, c]
+                if f != 0.0:
+                    for j in range(n):
+                        M[i, j] -= f * M[c, j]
+                        Inv[i, j] -= f * Inv[c, j]
+    return Inv
+
+
+@njit(cache=True)
+def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
+    """Solve (P)/(D) for the first ``m`` rows of ``A, b``.
+
+    Returns ``(status, r_dual, r_primal, x, basis)``: ``r_dual`` is the final dual
+    objective (an upper bound on r*), ``r_primal = min(1, min_j b_j - a_j.x)`` is the
+    radius of a ball around ``x`` that lies in the cell (verified directly), ``basis`` the
+    final basis (a copy). On ``LP_STOPPED`` x is meaningless.
+    """
+    k = A.shape[1]
+    n = k + 1
+    basis = basis_in.copy()
+    is_basic = np.zeros(m + 1, np.bool_)  # rows 0..m-1, cap at m
+    Binv = np.empty((0, 0))
+    for attempt in range(2):
+        ok = True
+        for i in range(n):
+            lab = basis[i]
+            if lab >= m:
+                ok = False
+        if ok:
+            Binv = _try_invert(_factor(A, basis, k))
+            if Binv.shape[0] == 0:
+                ok = False
+        if ok:
+            for i in range(n):
+                if Binv[i, k] < -1e-9:
+                    ok = False
+        if ok:
+            break
+        basis = cold_basis(k)
+    if Binv.shape[0] == 0:
+        Binv = np.eye(n)
+        basis = cold_basis(k)
+    for i in range(n):
+        if basis[i] >= 0:
+            is_basic[basis[i]] = True
+        elif basis[i] == -1:
+            is_basic[m] = True
+    xB = np.empty(n)
+    for i in range(n):
+        xB[i] = max(Binv[i, k], 0.0)
+    cB = np.empty(n)
+    pi = np.empty(n)
+    col = np.empty(n)
+    alpha = np.empty(n)
+    x = np.zeros(k)
+    status = LP_FAILED
+    obj = 0.0
+    it = 0
+    while it < max_iter:
+        it += 1
+        for i in range(n):
+            cB[i] = _cost(b, basis[i])
+        obj = 0.0
+        for i in range(n):
+            obj += cB[i] * xB[i]
+        if obj <= stop_below:
+            status = LP_STOPPED
+            break
+        # multipliers pi = Binv^T cB
+        for j in range(n):
+            s = 0.0
+            for i in range(n):
+                s += Binv[i, j] * cB[i]
+            pi[j] = s
+        # pricing, Bland: smallest index with negative reduced cost
+        enter = -3
+        for j in range(m):
+            if is_basic[j]:
+                continue
+            s = b[j] - pi[k]
+            for t in range(k):
+                s -= A[j, t] * pi[t]
+            if s < -opt_tol:
+                enter = j
+                break
+        if enter == -3 and not is_basic[m]:
+            if 1.0 - pi[k] < -opt_tol:
+                enter = -1
+        if enter == -3:
+            status = LP_OPTIMAL
+            break
+        _column(A, enter, k, col)
+        for i in range(n):
+            s = 0.0
+            for t in range(n):
+                s += Binv[i, t] * col[t]
+            alpha[i] = s
+        leave = -1
+        # artificials are fixed at 0: they leave first, with a zero step
+        for i in range(n):
+            if basis[i] <= -2 and abs(alpha[i]) > piv_tol:
+                leave = i
+                break
+        if leave == -1:
+            best = np.inf
+            best_order = m + 10
+            for i in range(n):
+                if alpha[i] > piv_tol and basis[i] > -2:
+                    ratio = xB[i] / alpha[i]
+                    order = basis[i] if basis[i] >= 0 else m
+                    if ratio < best - 1e-15 or (ratio <= best + 1e-15 and order < best_order):
+                        if ratio < best:
+                            best = ratio
+                        best_order = order
+                        leave = i
+        if leave == -1:
+            status = LP_FAILED  # unbounded dual: cannot happen in exact arithmetic
+            break
+        # pivot
+        p = alpha[leave]
+        for t in range(n):
+            Binv[leave, t] /= p
+        xB[leave] /= p
+        for i in range(n):
+            if i != leave:
+                f = alpha[i]
+                if f != 0.0:
+                    for t in range(n):
+                        Binv[i, t] -= f * Binv[leave, t]
+                    xB[i] -= f * xB[leave]
+                    if xB[i] < 0.0:
+                        xB[i] = 0.0
+        old = basis[leave]
+        if old >= 0:
+            is_basic[old] = False
+        elif old == -1:
+            is_basic[m] = False
+        basis[leave] = enter
+        if enter >= 0:
+            is_basic[enter] = True
+        else:
+            is_basic[m] = True
+        if it % 40 == 0:  # refactor against drift
+            Bi = _try_invert(_factor(A, basis, k))
+            if Bi.shape[0] > 0:
+                Binv = Bi
+                for i in range(n):
+                    xB[i] = max(Binv[i, k], 0.0)
+    r_primal = -np.inf
+    if status == LP_OPTIMAL:
+        for t in range(k):
+            x[t] = pi[t]
+        r_primal = 1.0
+        for j in range(m):
+            s = b[j]
+            for t in range(k):
+                s -= A[j, t] * x[t]
+            if s < r_primal:
+                r_primal = s
+    return status, obj, r_primal, x, basis

@@ -1,0 +1,114 @@
+"""The reference LP path: the subdivision of :mod:`._kernels_engine` in Python, with
+``scipy.optimize.linprog(method="highs")`` for every Chebyshev LP. Slow (about 1 ms per
+LP); it is the baseline of the benchmarks and a cross-check in the tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linprog
+
+
+def cheb_scipy(A, b):
+    """Chebyshev radius (capped at 1) and centre of {A x <= b} with unit rows A."""
+    m, k = A.shape
+    c = np.zeros(k + 1)
+    c[-1] = -1.0
+    if m == 0:
+        return 1.0, np.zeros(k)
+    res = linprog(c, A_ub=np.hstack([A, np.ones((m, 1))]), b_ub=b,
+                  bounds=[(None, None)] * k + [(None, 1.0)], method="highs")
+    if res.status != 0:
+        return -np.inf, np.zeros(k)
+    x = res.x[:k]
+    r = min(1.0, float(np.min(b - A @ x)))
+    return r, x
+
+
+def enumerate_scipy(prep, tol, max_regions=None):
+    k = int(prep.dims[0])
+    feas = tol.feasibility
+    Ws, bs = prep.Ws, prep.bs
+    n_hidden = len(Ws) - 1
+    widths = [W.shape[0] for W in Ws[:-1]]
+    offs = np.concatenate([[0], np.cumsum(widths)]).astype(int)
+    n_neurons = int(sum(widths))
+    out_c, out_p, out_r = [], [], []
+    r0, x0 = cheb_scipy(prep.A0, prep.b0)
+    n_lps = 1
+    if n_hidden == 0:
+        return [np.zeros(0, np.uint8)], [x0], [r0], n_lps, True
+    stack = [(prep.A0.copy(), prep.b0.copy(), x0, r0, np.zeros(n_neurons, np.uint8),
+              Ws[0].copy(), bs[0].copy(), 0, 0)]
+
+    def side(A, b, a, beta):
+        nonlocal n_lps
+        A2, b2 = np.vstack([A, a[None]]), np.append(b, beta)
+        n_lps += 1
+        r, x = cheb_scipy(A2, b2)
+        return r > feas, A2, b2, x, r
+
+    while stack:
+        A, b, p, r, code, G, g, l, h = stack.pop()
+        gmax = np.linalg.norm(G, axis=1).max()
+        while True:
+            nb = int(prep.n_bp[l])
+            if h == widths[l] * nb:
+                if l == n_hidden - 1:
+                    out_c.append(code)
+                    out_p.append(p)
+                    out_r.append(r)
+                    break
+                piece = code[offs[l]:offs[l + 1]]
+                s = prep.slopes[l, piece]
+                M = s[:, None] * G
+                c = s * g + prep.intercepts[l, piece]
+                G, g = Ws[l + 1] @ M, Ws[l + 1] @ c + bs[l + 1]
+                gmax = np.linalg.norm(G, axis=1).max()
+                l, h = l + 1, 0
+                continue
+            j, q = divmod(h, nb)
+            h += 1
+            idx = offs[l] + j
+            if code[idx] != q:
+                continue
+            t_q = prep.bps[l, q]
+            nrm = np.linalg.norm(G[j])
+            if nrm <= tol.zero_row * gmax:
+                if g[j] >= t_q:
+                    code[idx] = q + 1
+                continue
+            a, beta = G[j] / nrm, (t_q - g[j]) / nrm
+            s = a @ p - beta
+            if s > feas:
+                ne, A2, b2, x2, r2 = side(A, b, a, beta)
+                if ne:
+                    stack.append((A2, b2, x2, r2, code.copy(), G, g, l, h))
+                    A, b = np.vstack([A, -a[None]]), np.append(b, -beta)
+                    r = min(r, s)
+                code[idx] = q + 1
+            elif s < -feas:
+                ne, A2, b2, x2, r2 = side(A, b, -a, -beta)
+                if ne:
+                    c2 = code.copy()
+                    c2[idx] = q + 1
+                    stack.append((A2, b2, x2, r2, c2, G, g, l, h))
+                    A, b = np.vstack([A, a[None]]), np.append(b, beta)
+                    r = min(r, -s)
+            else:
+                neb, Ab, bb, xb, rb = side(A, b, a, beta)
+                nea, Aa, ba, xa, ra = side(A, b, -a, -beta)
+                if neb and nea:
+                    c2 = code.copy()
+                    c2[idx] = q + 1
+                    stack.append((Aa, ba, xa, ra, c2, G, g, l, h))
+                    A, b, p, r = Ab, bb, xb, rb
+                elif nea or (not neb and ra > rb):
+                    code[idx] = q + 1
+                    if nea:
+                        p, r = xa, ra
+                elif neb:
+                    p, r = xb, rb
+        if max_regions is not None and len(out_c) > max_regions and stack:
+            return out_c, out_p, out_r, n_lps, False
+    return out_c, out_p, out_r, n_lps, True

@@ -1,0 +1,193 @@
+"""The enumeration driver: checks inputs, prepares the problem, runs a kernel.
+
+The domain's enumeration coordinates ``t`` are first rescaled to ``x = (t - center) /
+scale`` so the domain has unit scale; tolerances are then relative to the domain's size
+(see :mod:`polyregion.config`). Eval-mode BN is folded and a :class:`~polyregion.Slice`
+is folded into the first layer, so every kernel sees a plain CPA net on a unit-scale
+domain ``{x : A0 x <= b0}``.
+
+Methods
+-------
+``"lp"``
+    The Numba kernel (:mod:`._kernels_engine`) with the warm-started simplex of
+    :mod:`._kernels_lp`. The default in every dimension.
+``"scipy"``
+    The same subdivision in Python with ``scipy.optimize.linprog(method="highs")`` for
+    every LP: the slow reference and the benchmark baseline.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..config import DEFAULT_TOLERANCES, Tolerances
+from ..domain import as_domain
+from ..errors import BudgetExceededError, InvalidInputError
+from ..network import Network
+from ..regions import RegionSet, RegionStats
+
+__all__ = ["enumerate_regions", "prepare"]
+
+METHODS = ("auto", "lp", "scipy")
+
+
+class Prepared:
+    """A CPA net on a unit-scale domain, in flat arrays for the kernels."""
+
+    def __init__(self, net: Network, domain):
+        folded = net.for_domain(domain)
+        self.enum_net = folded
+        lo, hi = domain.bounds()
+        if domain.bounded:
+            center = 0.5 * (lo + hi)
+            scale = float(0.5 * np.linalg.norm(hi - lo))
+        else:
+            center = np.zeros(domain.dim)
+            scale = 1.0
+        self.center, self.scale = center, scale
+        A, b = domain.halfspaces()
+        if A.shape[0]:
+            nrm = np.linalg.norm(A, axis=1)
+            A, b = A / nrm[:, None], b / nrm
+            b = (b - A @ center) / scale
+        self.A0 = np.ascontiguousarray(A, dtype=np.float64)
+        self.b0 = np.ascontiguousarray(b, dtype=np.float64)
+        Ws = [W.copy() for W in folded.weights]
+        bs = [b.copy() for b in folded.biases]
+        bs[0] = bs[0] + Ws[0] @ center
+        Ws[0] = Ws[0] * scale
+        self.Ws, self.bs = Ws, bs
+        self.dims = np.array([domain.dim] + [W.shape[0] for W in Ws], np.int64)
+        acts = folded.activations
+        nmax = max([len(a.breakpoints) for a in acts], default=1)
+        L = max(len(acts), 1)
+        self.n_bp = np.array([len(a.breakpoints) for a in acts] or [1], np.int64)
+        self.bps = np.zeros((L, nmax))
+        self.slopes = np.zeros((L, nmax + 1))
+        self.intercepts = np.zeros((L, nmax + 1))
+        for l, a in enumerate(acts):
+            nb = len(a.breakpoints)
+            self.bps[l, :nb] = a.breakpoints
+            self.slopes[l, :nb + 1] = a.slopes
+            self.intercepts[l, :nb + 1] = a.intercepts
+        self.W_flat = np.concatenate([W.ravel() for W in Ws])
+        self.W_off = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
+        self.b_flat = np.concatenate(bs)
+        self.b_off = np.concatenate([[0], np.cumsum([b.size for b in bs])]).astype(np.int64)
+
+    def to_domain(self, x):
+        return self.center + self.scale * np.asarray(x)
+
+
+def prepare(net, domain):
+    return Prepared(net, domain)
+
+
+def _check(net, domain, method, tolerances):
+    if not isinstance(net, Network):
+        raise InvalidInputError(f"`net` must be a polyregion.Network; got {type(net).__name__}.")
+    domain = as_domain(domain, net.input_dim)
+    if method not in METHODS:
+        raise InvalidInputError(f"`method` must be one of {METHODS}; got {method!r}.")
+    if tolerances is None:
+        tolerances = DEFAULT_TOLERANCES
+    if not isinstance(tolerances, Tolerances):
+        raise InvalidInputError("`tolerances` must be a polyregion.config.Tolerances.")
+    return domain, tolerances
+
+
+def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
+                      tolerances=None, max_regions=None):
+    """Enumerate every full-dimensional linear region of ``net`` inside ``domain``.
+
+    Parameters
+    ----------
+    net : Network
+    domain : Box, Polytope, Space or Slice
+        Its input dimension must equal ``net.input_dim``. Enumeration happens in the
+        domain's coordinates (``t`` for a Slice).
+    method : {"auto", "lp", "scipy"}
+        ``"lp"``: the Numba engine; ``"scipy"``: the same subdivision with HiGHS LPs
+        (slow reference); ``"auto"`` picks ``"lp"``.
+    executor : None
+        Reserved for parallel execution; only ``None`` (serial) is accepted for now.
+    progress : bool
+        Print a one-line summary to stderr when done.
+    tolerances : Tolerances, optional
+        Default :data:`polyregion.config.DEFAULT_TOLERANCES`.
+    max_regions : int, optional
+        Stop with :class:`BudgetExceededError` (holding the partial result) when more
+        regions than this are found.
+
+    Returns
+    -------
+    RegionSet
+        Regions sorted by activation code.
+
+    Raises
+    ------
+    InvalidInputError, InvalidNetworkError, InvalidDomainError
+        Bad arguments.
+    BudgetExceededError
+        ``max_regions`` was hit.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> W = [np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.ones((1, 3))]
+    >>> b = [np.array([0.0, 0.0, -0.5]), np.zeros(1)]
+    >>> net = pr.Network.from_arrays(W, b)
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))
+    >>> len(rs)
+    6
+    >>> rs.codes[0]
+    array([0, 0, 0], dtype=uint8)
+    """
+    domain, tol = _check(net, domain, method, tolerances)
+    if executor is not None:
+        raise InvalidInputError(
+            f"`executor` must be None (serial); got {executor!r}. Parallel executors are not "
+            "available in this version."
+        )
+    if max_regions is not None and (not isinstance(max_regions, (int, np.integer))
+                                    or max_regions < 1):
+        raise InvalidInputError(f"`max_regions` must be a positive int; got {max_regions!r}.")
+    if method == "auto":
+        method = "lp"
+    prep = Prepared(net, domain)
+    t0 = time.perf_counter()
+    if method == "lp":
+        from ._kernels_engine import enumerate_lp
+
+        codes, pts, radii, st, complete = enumerate_lp(
+            prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
+            prep.bps, prep.slopes, prep.intercepts, prep.A0, prep.b0,
+            tol.feasibility, tol.zero_row, tol.pivot, tol.pivot * 1e-2,
+            tol.max_simplex_iter, int(max_regions or 0) + (1 if max_regions else 0))
+        n_lps, n_retries, n_failed = (int(v) for v in st)
+    else:
+        from ._scipy_engine import enumerate_scipy
+
+        codes, pts, radii, n_lps, complete = enumerate_scipy(prep, tol, max_regions)
+        n_retries = n_failed = 0
+    seconds = time.perf_counter() - t0
+    n = len(codes)
+    codes = (np.array(codes, dtype=np.uint8).reshape(n, net.n_neurons) if n else
+             np.zeros((0, net.n_neurons), np.uint8))
+    pts = prep.to_domain(np.array(pts, dtype=np.float64).reshape(n, domain.dim))
+    radii = np.array(radii, dtype=np.float64) * prep.scale
+    stats = RegionStats(method=method, seconds=seconds, n_lps=n_lps, n_regions=n,
+                        n_retries=n_retries, n_failed=n_failed)
+    rs = RegionSet(net, domain, codes, pts, radii, stats=stats, tolerances=tol)
+    if progress:
+        import sys
+
+        print(f"polyregion: {rs.stats}", file=sys.stderr)
+    if not complete or (max_regions is not None and n > max_regions):
+        raise BudgetExceededError(
+            f"Enumeration stopped after {n} regions: `max_regions`={max_regions} was hit.",
+            partial=rs,
+        )
+    return rs

@@ -1,0 +1,1 @@
+"""Importers and on-disk formats."""

@@ -1,0 +1,546 @@
+"""Networks: affine layers, optional batch normalisation, piecewise-linear activations.
+
+A :class:`Network` is the continuous piecewise-affine (CPA) map
+
+    z_0 = x,   u_l = BN_l(W_l z_l + b_l),   z_{l+1} = act_l(u_l)   (l < L-1),
+    f(x) = W_{L-1} z_{L-1} + b_{L-1}.
+
+Every activation is described by one table (:class:`Activation`): sorted breakpoints
+``t_1 < ... < t_m`` and, for each of the ``m + 1`` pieces, a slope and an intercept. The
+*code* of a neuron at a point is the index of the piece its pre-activation is on
+(``searchsorted(breakpoints, u, side="right")``: ReLU gives 0 off, 1 on). A new
+piecewise-linear activation is one entry of ``ACTIVATIONS``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .errors import FileFormatError, InvalidInputError, InvalidNetworkError
+
+__all__ = ["Activation", "Network", "load", "ACTIVATIONS", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A continuous piecewise-linear scalar activation.
+
+    Parameters
+    ----------
+    name : str
+        Canonical name, e.g. ``"relu"`` or ``"leaky_relu:0.01"``.
+    breakpoints : tuple of float
+        Sorted, distinct breakpoints ``t_1 < ... < t_m`` (m >= 1).
+    slopes, intercepts : tuple of float
+        ``m + 1`` values each: on piece ``j`` the activation is
+        ``slopes[j] * u + intercepts[j]``.
+    """
+
+    name: str
+    breakpoints: tuple
+    slopes: tuple
+    intercepts: tuple
+
+    def __post_init__(self):
+        t = np.asarray(self.breakpoints, float)
+        s = np.asarray(self.slopes, float)
+        c = np.asarray(self.intercepts, float)
+        if t.ndim != 1 or len(t) < 1 or np.any(np.diff(t) <= 0):
+            raise InvalidNetworkError(
+                f"Activation {self.name!r}: breakpoints must be sorted and distinct; got {t}."
+            )
+        if len(s) != len(t) + 1 or len(c) != len(t) + 1:
+            raise InvalidNetworkError(
+                f"Activation {self.name!r}: need {len(t) + 1} slopes and intercepts."
+            )
+        left = s[:-1] * t + c[:-1]
+        right = s[1:] * t + c[1:]
+        if not np.allclose(left, right, rtol=0, atol=1e-12):
+            raise InvalidNetworkError(f"Activation {self.name!r} is not continuous.")
+
+    @property
+    def n_pieces(self) -> int:
+        return len(self.breakpoints) + 1
+
+    def piece(self, u: np.ndarray) -> np.ndarray:
+        """Piece index (code) of each pre-activation value."""
+        return np.searchsorted(np.asarray(self.breakpoints), u, side="right").astype(np.uint8)
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        j = self.piece(u)
+        return np.asarray(self.slopes)[j] * u + np.asarray(self.intercepts)[j]
+
+
+def _leaky(slope: float) -> Activation:
+    return Activation(f"leaky_relu:{slope:g}", (0.0,), (float(slope), 1.0), (0.0, 0.0))
+
+
+ACTIVATIONS = {
+    "relu": Activation("relu", (0.0,), (0.0, 1.0), (0.0, 0.0)),
+    "abs": Activation("abs", (0.0,), (-1.0, 1.0), (0.0, 0.0)),
+    "hardtanh": Activation("hardtanh", (-1.0, 1.0), (0.0, 1.0, 0.0), (-1.0, 0.0, 1.0)),
+    "relu6": Activation("relu6", (0.0, 6.0), (0.0, 1.0, 0.0), (0.0, 0.0, 6.0)),
+}
+
+
+def get_activation(spec) -> Activation:
+    """Return the :class:`Activation` for a name such as ``"relu"`` or ``"leaky_relu:0.1"``."""
+    if isinstance(spec, Activation):
+        return spec
+    if not isinstance(spec, str):
+        raise InvalidNetworkError(
+            f"`activation` must be a string such as 'relu' or an Activation; got {spec!r}."
+        )
+    name = spec.strip().lower()
+    if name in ACTIVATIONS:
+        return ACTIVATIONS[name]
+    if name == "leaky_relu":
+        return _leaky(0.01)
+    if name.startswith("leaky_relu:"):
+        try:
+            slope = float(name.split(":", 1)[1])
+        except ValueError:
+            slope = float("nan")
+        if not np.isfinite(slope) or slope == 1.0:
+            raise InvalidNetworkError(
+                f"`activation` {spec!r}: the leaky_relu slope must be a finite number other "
+                "than 1."
+            )
+        return _leaky(slope)
+    known = ", ".join(sorted(ACTIVATIONS) + ["leaky_relu:<slope>"])
+    raise InvalidNetworkError(f"Unknown `activation` {spec!r}; known: {known}.")
+
+
+def _as_float_array(x, name: str, ndim: int, err=InvalidNetworkError) -> np.ndarray:
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise err(f"`{name}` could not be read as an array: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+        or arr.dtype == bool
+    ):
+        raise err(f"`{name}` must be a numeric array; got dtype {arr.dtype}.")
+    arr = arr.astype(np.float64)
+    if arr.ndim != ndim:
+        raise err(f"`{name}` must be {ndim}-D; got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise err(f"`{name}` must be finite; it holds NaN or inf.")
+    return arr
+
+
+@dataclass(frozen=True)
+class BatchNorm:
+    """Eval-mode batch normalisation parameters of one layer (per neuron arrays)."""
+
+    gamma: np.ndarray
+    beta: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    eps: float = 1e-5
+
+    def scale_shift(self):
+        """Return (s, t) with BN(u) = s * u + t."""
+        sigma = np.sqrt(self.var + self.eps)
+        s = self.gamma / sigma
+        return s, self.beta - s * self.mean
+
+
+def _check_bn(bn, width: int, layer: int) -> BatchNorm:
+    if isinstance(bn, BatchNorm):
+        bn = dict(gamma=bn.gamma, beta=bn.beta, mean=bn.mean, var=bn.var, eps=bn.eps)
+    if not isinstance(bn, dict):
+        raise InvalidNetworkError(f"`bn[{layer}]` must be a dict or None; got {type(bn)}.")
+    unknown = set(bn) - {"gamma", "beta", "mean", "var", "eps"}
+    if unknown:
+        raise InvalidNetworkError(f"`bn[{layer}]` has unknown keys {sorted(unknown)}.")
+    out = {}
+    defaults = dict(gamma=1.0, beta=0.0, mean=0.0, var=1.0)
+    for key, dflt in defaults.items():
+        v = bn.get(key, dflt)
+        v = np.broadcast_to(_as_float_array(np.asarray(v, float) if np.ndim(v) == 0 else v,
+                                            f"bn[{layer}]['{key}']", np.ndim(v)), (width,))
+        out[key] = np.array(v, dtype=np.float64)
+    eps = bn.get("eps", 1e-5)
+    try:
+        eps = float(eps)
+    except (TypeError, ValueError):
+        raise InvalidNetworkError(f"`bn[{layer}]['eps']` must be a number; got {eps!r}.") from None
+    if not np.isfinite(eps) or eps < 0:
+        raise InvalidNetworkError(f"`bn[{layer}]['eps']` must be finite and >= 0; got {eps}.")
+    if np.any(out["var"] < 0):
+        raise InvalidNetworkError(f"`bn[{layer}]['var']` must be >= 0; got {out['var']}.")
+    if np.any(out["var"] + eps <= 0):
+        raise InvalidNetworkError(
+            f"`bn[{layer}]`: var + eps must be > 0 for every neuron (variance 0 needs eps > 0)."
+        )
+    return BatchNorm(out["gamma"], out["beta"], out["mean"], out["var"], eps)
+
+
+class Network:
+    """A feed-forward CPA network.
+
+    Build it with :meth:`from_arrays` or :func:`load`. Layer ``l`` maps ``z`` to
+    ``act_l(BN_l(W_l z + b_l))``; the last layer is affine (its BN, if any, is applied
+    but no activation).
+
+    Attributes
+    ----------
+    weights : list of ndarray, shapes (out_l, in_l)
+    biases : list of ndarray, shapes (out_l,)
+    activations : list of Activation, one per hidden layer
+    bn : list of BatchNorm or None, one per layer
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> net.input_dim, net.widths, net.n_neurons
+    (2, [2], 2)
+    >>> net.forward(np.array([[1.0, -2.0]]))
+    array([[1.]])
+    >>> net.codes(np.array([[1.0, -2.0]]))
+    array([[1, 0]], dtype=uint8)
+    """
+
+    def __init__(self, weights, biases, activations, bn=None):
+        self.weights = weights
+        self.biases = biases
+        self.activations = activations
+        self.bn = bn if bn is not None else [None] * len(weights)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_arrays(cls, weights: Sequence, biases: Sequence, activation="relu", bn=None):
+        """Build a network from lists of weight matrices and bias vectors.
+
+        Parameters
+        ----------
+        weights : sequence of array_like, shapes (out_l, in_l)
+        biases : sequence of array_like, shapes (out_l,)
+        activation : str or Activation or sequence of them
+            One activation for every hidden layer, or one per hidden layer. Names:
+            ``relu``, ``leaky_relu:<slope>``, ``abs``, ``hardtanh``, ``relu6``.
+        bn : sequence of (dict or None), optional
+            Eval-mode batch normalisation after layer ``l``'s affine map: dicts with keys
+            ``gamma, beta, mean, var, eps`` (missing keys: 1, 0, 0, 1, 1e-5).
+
+        Raises
+        ------
+        InvalidNetworkError
+            Empty network, NaN/inf, wrong dimensions, shape mismatch between layers,
+            unknown activation.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> rng = np.random.default_rng(0)
+        >>> net = pr.Network.from_arrays([rng.normal(size=(8, 2)), rng.normal(size=(1, 8))],
+        ...                              [np.zeros(8), np.zeros(1)], activation="abs")
+        >>> net.widths
+        [8]
+        """
+        if isinstance(weights, np.ndarray) or isinstance(biases, np.ndarray):
+            raise InvalidNetworkError(
+                "`weights` and `biases` must be lists of arrays (one per layer), not a single array."
+            )
+        try:
+            weights, biases = list(weights), list(biases)
+        except TypeError:
+            raise InvalidNetworkError("`weights` and `biases` must be sequences of arrays.") from None
+        if len(weights) == 0:
+            raise InvalidNetworkError("`weights` must hold at least one layer; got none.")
+        if len(weights) != len(biases):
+            raise InvalidNetworkError(
+                f"`weights` and `biases` must have the same length; got {len(weights)} and "
+                f"{len(biases)}."
+            )
+        Ws, bs = [], []
+        for l, (W, b) in enumerate(zip(weights, biases)):
+            W = _as_float_array(W, f"weights[{l}]", 2)
+            b = _as_float_array(b, f"biases[{l}]", 1)
+            if W.shape[0] == 0 or W.shape[1] == 0:
+                raise InvalidNetworkError(f"`weights[{l}]` has a zero dimension: shape {W.shape}.")
+            if b.shape[0] != W.shape[0]:
+                raise InvalidNetworkError(
+                    f"`biases[{l}]` must have shape ({W.shape[0]},) to match weights[{l}] of "
+                    f"shape {W.shape}; got {b.shape}."
+                )
+            if l > 0 and W.shape[1] != Ws[-1].shape[0]:
+                raise InvalidNetworkError(
+                    f"Shape mismatch between layers: weights[{l}] has {W.shape[1]} inputs but "
+                    f"layer {l - 1} has {Ws[-1].shape[0]} outputs."
+                )
+            Ws.append(W)
+            bs.append(b)
+        n_hidden = len(Ws) - 1
+        if isinstance(activation, (str, Activation)):
+            acts = [get_activation(activation)] * n_hidden
+        else:
+            try:
+                acts = [get_activation(a) for a in activation]
+            except TypeError:
+                raise InvalidNetworkError(
+                    f"`activation` must be a name or a list of names; got {activation!r}."
+                ) from None
+            if len(acts) == 1 and n_hidden != 1:
+                acts = acts * n_hidden
+            if len(acts) != n_hidden:
+                raise InvalidNetworkError(
+                    f"`activation` lists {len(acts)} activations for {n_hidden} hidden layers."
+                )
+        if bn is None:
+            bns = [None] * len(Ws)
+        else:
+            bns = list(bn)
+            if len(bns) != len(Ws):
+                raise InvalidNetworkError(
+                    f"`bn` must have one entry (dict or None) per layer: {len(Ws)}; got {len(bns)}."
+                )
+            bns = [None if x is None else _check_bn(x, Ws[l].shape[0], l) for l, x in enumerate(bns)]
+        return cls(Ws, bs, acts, bns)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def input_dim(self) -> int:
+        """Dimension of the input space."""
+        return self.weights[0].shape[1]
+
+    @property
+    def output_dim(self) -> int:
+        return self.weights[-1].shape[0]
+
+    @property
+    def widths(self) -> list:
+        """Widths of the hidden layers."""
+        return [W.shape[0] for W in self.weights[:-1]]
+
+    @property
+    def n_layers(self) -> int:
+        """Number of affine layers (hidden layers + output layer)."""
+        return len(self.weights)
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of hidden neurons (the length of a code)."""
+        return int(sum(self.widths))
+
+    @property
+    def has_bn(self) -> bool:
+        return any(b is not None for b in self.bn)
+
+    def __repr__(self):
+        acts = sorted({a.name for a in self.activations}) or ["-"]
+        bn = ", bn" if self.has_bn else ""
+        return (f"Network(input_dim={self.input_dim}, widths={self.widths}, "
+                f"output_dim={self.output_dim}, activation={'/'.join(acts)}{bn})")
+
+    # ------------------------------------------------------------------ evaluation
+    def effective_layers(self):
+        """Affine layers with eval-mode BN folded in: list of (W, b)."""
+        out = []
+        for W, b, bn in zip(self.weights, self.biases, self.bn):
+            if bn is None:
+                out.append((W, b))
+            else:
+                s, t = bn.scale_shift()
+                out.append((W * s[:, None], s * b + t))
+        return out
+
+    def fold_bn(self) -> "Network":
+        """Return the equivalent network with eval-mode BN folded into the affine maps."""
+        layers = self.effective_layers()
+        return Network([W for W, _ in layers], [b for _, b in layers], list(self.activations))
+
+    def _check_X(self, X) -> np.ndarray:
+        X = _as_float_array(X, "X", np.ndim(X), err=InvalidInputError)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.input_dim:
+            raise InvalidInputError(
+                f"`X` must have shape (n, {self.input_dim}); got {X.shape}."
+            )
+        return X
+
+    def _run(self, X, want_codes: bool):
+        X = self._check_X(X)
+        z = X
+        codes = []
+        layers = self.effective_layers()
+        for l, (W, b) in enumerate(layers):
+            u = z @ W.T + b
+            if l == len(layers) - 1:
+                z = u
+                break
+            act = self.activations[l]
+            j = act.piece(u)
+            if want_codes:
+                codes.append(j)
+            z = np.asarray(act.slopes)[j] * u + np.asarray(act.intercepts)[j]
+        if want_codes:
+            if not codes:
+                return np.zeros((X.shape[0], 0), np.uint8)
+            return np.concatenate(codes, axis=1)
+        return z
+
+    def forward(self, X) -> np.ndarray:
+        """Network output at each row of ``X`` (shape (n, input_dim)) -> (n, output_dim)."""
+        return self._run(X, False)
+
+    __call__ = forward
+
+    def codes(self, X) -> np.ndarray:
+        """Activation codes (piece indices) of all hidden neurons: (n, n_neurons) uint8."""
+        return self._run(X, True)
+
+    def affine_map(self, code) -> tuple:
+        """Affine map ``(M, c)`` of the network on the region with activation ``code``.
+
+        On that region ``f(x) = M @ x + c``.
+        """
+        code = np.asarray(code).ravel()
+        if code.shape[0] != self.n_neurons:
+            raise InvalidInputError(
+                f"`code` must have {self.n_neurons} entries; got {code.shape[0]}."
+            )
+        M = np.eye(self.input_dim)
+        c = np.zeros(self.input_dim)
+        off = 0
+        layers = self.effective_layers()
+        for l, (W, b) in enumerate(layers):
+            M, c = W @ M, W @ c + b
+            if l == len(layers) - 1:
+                break
+            act = self.activations[l]
+            j = code[off:off + W.shape[0]].astype(int)
+            if np.any(j >= act.n_pieces):
+                raise InvalidInputError(f"`code` has a piece index >= {act.n_pieces} in layer {l}.")
+            off += W.shape[0]
+            s = np.asarray(act.slopes)[j]
+            M = s[:, None] * M
+            c = s * c + np.asarray(act.intercepts)[j]
+        return M, c
+
+    def for_domain(self, domain) -> "Network":
+        """The BN-folded network in ``domain``'s enumeration coordinates (a Slice's ``t``)."""
+        folded = self.fold_bn()
+        if getattr(domain, "origin", None) is not None:
+            folded = folded.restrict(domain.origin, domain.directions)
+        return folded
+
+    def restrict(self, origin, directions) -> "Network":
+        """The network ``t -> f(origin + t @ directions)`` on a k-D affine slice."""
+        layers = [(W.copy(), b.copy()) for W, b in zip(self.weights, self.biases)]
+        W0, b0 = layers[0]
+        bns = list(self.bn)
+        return Network([W0 @ directions.T] + [W for W, _ in layers[1:]],
+                       [b0 + W0 @ origin] + [b for _, b in layers[1:]],
+                       list(self.activations), bns)
+
+    def __eq__(self, other):
+        if not isinstance(other, Network) or self.n_layers != other.n_layers:
+            return False
+        same = all(np.array_equal(a, b) for a, b in zip(self.weights, other.weights))
+        same &= all(np.array_equal(a, b) for a, b in zip(self.biases, other.biases))
+        same &= [a.name for a in self.activations] == [a.name for a in other.activations]
+        for x, y in zip(self.bn, other.bn):
+            if (x is None) != (y is None):
+                return False
+            if x is not None:
+                same &= all(np.array_equal(getattr(x, k), getattr(y, k))
+                            for k in ("gamma", "beta", "mean", "var")) and x.eps == y.eps
+        return bool(same)
+
+    __hash__ = None
+
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> None:
+        """Write the network to ``path`` in the npz format (see :func:`load`)."""
+        arrays = {"format_version": np.array(FORMAT_VERSION)}
+        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
+            arrays[f"W{l}"] = W
+            arrays[f"b{l}"] = b
+            bn = self.bn[l]
+            if bn is not None:
+                for k in ("gamma", "beta", "mean", "var"):
+                    arrays[f"bn{l}_{k}"] = getattr(bn, k)
+                arrays[f"bn{l}_eps"] = np.array(bn.eps)
+        arrays["activation"] = np.array([a.name for a in self.activations] or ["relu"])
+        np.savez(path, **arrays)
+
+
+def load(path) -> Network:
+    """Read a network from an npz file.
+
+    The file holds ``W0, b0, W1, b1, ...`` (``W_l`` of shape (out, in)), an optional string
+    array ``activation`` (one name, or one per hidden layer), optional eval-mode BN arrays
+    ``bn{l}_gamma, bn{l}_beta, bn{l}_mean, bn{l}_var, bn{l}_eps`` and an optional
+    ``format_version``. Pickled objects are refused.
+
+    Raises
+    ------
+    FileFormatError
+        Missing, corrupt or truncated file, pickled content, a newer format version.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr, tempfile, os
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> net.save(path)
+    >>> pr.load(path) == net
+    True
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileFormatError(f"No network file at {path!r}.")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+    except ValueError as exc:
+        raise FileFormatError(
+            f"{path!r} holds pickled objects or is not a valid npz file; refused ({exc})."
+        ) from None
+    except Exception as exc:
+        raise FileFormatError(f"{path!r} is not a readable npz file: {exc}") from None
+    if "format_version" in data:
+        v = int(np.asarray(data["format_version"]).ravel()[0])
+        if v > FORMAT_VERSION:
+            raise FileFormatError(
+                f"{path!r} has format_version {v}, newer than this polyregion understands "
+                f"({FORMAT_VERSION}); upgrade polyregion."
+            )
+    n = 0
+    while f"W{n}" in data:
+        n += 1
+    if n == 0:
+        raise FileFormatError(f"{path!r} holds no layer: expected arrays W0, b0, ...")
+    weights, biases, bns = [], [], []
+    for l in range(n):
+        if f"b{l}" not in data:
+            raise FileFormatError(f"{path!r}: array W{l} has no matching b{l}.")
+        weights.append(data[f"W{l}"])
+        biases.append(data[f"b{l}"])
+        if f"bn{l}_gamma" in data:
+            try:
+                bns.append({k: data[f"bn{l}_{k}"] for k in ("gamma", "beta", "mean", "var")}
+                           | {"eps": float(np.asarray(data[f"bn{l}_eps"]).ravel()[0])})
+            except KeyError as exc:
+                raise FileFormatError(f"{path!r}: incomplete BN arrays of layer {l}: {exc}") from None
+        else:
+            bns.append(None)
+    activation = "relu"
+    if "activation" in data:
+        a = data["activation"]
+        if a.dtype.kind not in "US":
+            raise FileFormatError(f"{path!r}: `activation` must be a string array.")
+        names = [str(x) for x in np.atleast_1d(a)]
+        activation = names[0] if len(names) == 1 else names
+    return Network.from_arrays(weights, biases, activation=activation,
+                               bn=bns if any(b is not None for b in bns) else None)

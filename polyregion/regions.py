@@ -1,0 +1,334 @@
+"""RegionSet: the result of an enumeration.
+
+Stores what is cheap — activation codes, a strictly interior point and a certified
+inscribed-ball radius per region — and derives the rest on demand: irredundant
+H-representations, affine maps, point location.
+
+Coordinates: everything is in the domain's *enumeration coordinates* (the input space,
+or ``t`` for a :class:`~polyregion.Slice`; ``rs.domain.to_input`` maps to the input).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .config import DEFAULT_TOLERANCES, Tolerances
+from .errors import FileFormatError, InvalidInputError
+
+__all__ = ["RegionSet", "RegionStats", "cell_constraints"]
+
+REGIONS_FORMAT_VERSION = 1
+
+
+@dataclass
+class RegionStats:
+    """Counters that explain the cost of an enumeration."""
+
+    method: str = ""
+    seconds: float = 0.0
+    n_lps: int = 0
+    n_regions: int = 0
+    n_retries: int = 0
+    n_failed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def lps_per_region(self) -> float:
+        return self.n_lps / max(self.n_regions, 1)
+
+    def __repr__(self):
+        return (f"RegionStats(method={self.method!r}, n_regions={self.n_regions}, "
+                f"seconds={self.seconds:.4g}, n_lps={self.n_lps}, "
+                f"lps_per_region={self.lps_per_region:.3g})")
+
+
+def cell_constraints(enum_net, code, domain=None):
+    """All constraints ``A x <= b`` of the cell with activation ``code``.
+
+    Rows are unit-normalised. ``labels[i] = (layer, unit, breakpoint)`` names the neuron
+    hyperplane of row ``i``; domain facets have ``layer = -1`` and ``unit`` = facet index.
+    Neurons that are constant on the cell contribute no row.
+    """
+    k = enum_net.input_dim
+    code = np.asarray(code).ravel()
+    rows, rhs, labels = [], [], []
+    if domain is not None:
+        A, b = domain.halfspaces()
+        for i in range(A.shape[0]):
+            rows.append(A[i])
+            rhs.append(b[i])
+            labels.append((-1, i, 0))
+    M, c = np.eye(k), np.zeros(k)
+    off = 0
+    n_hidden = enum_net.n_layers - 1
+    for l in range(n_hidden):
+        W, bias = enum_net.weights[l], enum_net.biases[l]
+        G, g = W @ M, W @ c + bias
+        act = enum_net.activations[l]
+        t = np.asarray(act.breakpoints)
+        piece = code[off:off + W.shape[0]].astype(int)
+        gmax = np.linalg.norm(G, axis=1).max() if G.size else 0.0
+        for j in range(W.shape[0]):
+            nrm = np.linalg.norm(G[j])
+            if nrm <= DEFAULT_TOLERANCES.zero_row * gmax or nrm == 0:
+                continue
+            q = piece[j]
+            if q > 0:  # u >= t[q-1]:  -G x <= g - t
+                rows.append(-G[j])
+                rhs.append(g[j] - t[q - 1])
+                labels.append((l, j, q - 1))
+            if q < len(t):  # u <= t[q]:  G x <= t - g
+                rows.append(G[j])
+                rhs.append(t[q] - g[j])
+                labels.append((l, j, q))
+        s = np.asarray(act.slopes)[piece]
+        M, c = s[:, None] * G, s * g + np.asarray(act.intercepts)[piece]
+        off += W.shape[0]
+    A = np.array(rows, float).reshape(-1, k)
+    b = np.array(rhs, float)
+    if A.shape[0]:
+        nrm = np.linalg.norm(A, axis=1)
+        A, b = A / nrm[:, None], b / nrm
+    return A, b, np.array(labels, dtype=np.int64).reshape(-1, 3)
+
+
+def irredundant(A, b, tol, labels=None):
+    """Remove duplicate and redundant rows of ``{A x <= b}`` (unit rows).
+
+    Returns ``(A, b, groups)`` where ``groups[i]`` lists the input rows merged into kept
+    row ``i`` (duplicates carry several labels). A row is kept when dropping it enlarges
+    the set by more than ``tol``: ``max a_i.x`` over the other rows exceeds ``b_i + tol``.
+    """
+    from scipy.optimize import linprog
+
+    m, k = A.shape
+    # merge duplicates
+    order = np.lexsort(np.column_stack([A, b]).T[::-1])
+    groups, reps = [], []
+    for i in order:
+        if reps and np.allclose(A[i], A[reps[-1]], atol=1e-12, rtol=0) and \
+                abs(b[i] - b[reps[-1]]) <= tol:
+            groups[-1].append(int(i))
+        else:
+            reps.append(int(i))
+            groups.append([int(i)])
+    keep = []
+    for gi, i in enumerate(reps):
+        others = [r for r in reps if r != i]
+        if not others:
+            keep.append(gi)
+            continue
+        res = linprog(-A[i], A_ub=A[others], b_ub=b[others] + 0.0,
+                      A_eq=None, bounds=[(None, None)] * k, method="highs")
+        # also bound the relaxation by b_i + 1 so the LP is bounded
+        if res.status == 3 or (res.status == 0 and -res.fun > b[i] + tol):
+            keep.append(gi)
+        elif res.status not in (0, 3):
+            keep.append(gi)
+    reps = [reps[g] for g in keep]
+    groups = [groups[g] for g in keep]
+    return A[reps], b[reps], groups
+
+
+class RegionSet:
+    """The linear regions of a network inside a domain.
+
+    Attributes
+    ----------
+    net : Network
+        The network as given.
+    domain : Domain
+    codes : ndarray, shape (n_regions, n_neurons), uint8
+        Activation code of each region (piece index of each hidden neuron), sorted
+        lexicographically.
+    points : ndarray, shape (n_regions, dim), float64
+        A strictly interior point of each region (enumeration coordinates).
+    radii : ndarray, shape (n_regions,)
+        A ball of this radius around ``points[i]`` lies inside region ``i`` (for LP-solved
+        regions it is the Chebyshev radius; radii of unbounded regions are capped at the
+        domain scale).
+    stats : RegionStats
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))
+    >>> len(rs), rs.codes.tolist()
+    (4, [[0, 0], [0, 1], [1, 0], [1, 1]])
+    >>> A, b = rs.halfspaces(3)          # x >= 0, y >= 0, x <= 1, y <= 1
+    >>> A.shape
+    (4, 2)
+    >>> int(rs.locate([0.5, -0.5]))
+    2
+    """
+
+    def __init__(self, net, domain, codes, points, radii, stats=None, tolerances=None,
+                 sort=True):
+        codes = np.asarray(codes, dtype=np.uint8)
+        points = np.asarray(points, dtype=np.float64)
+        radii = np.asarray(radii, dtype=np.float64)
+        if sort and len(codes):
+            order = np.lexsort(codes.T[::-1]) if codes.shape[1] else np.arange(len(codes))
+            codes, points, radii = codes[order], points[order], radii[order]
+        self.net = net
+        self.domain = domain
+        self.codes = codes
+        self.points = points
+        self.radii = radii
+        self.stats = stats if stats is not None else RegionStats(n_regions=len(codes))
+        self.tolerances = tolerances if tolerances is not None else DEFAULT_TOLERANCES
+        self._enum_net = None
+        self._index = None
+        self._cache = {}
+
+    # ------------------------------------------------------------------ basics
+    def __len__(self):
+        return self.codes.shape[0]
+
+    def __repr__(self):
+        return (f"RegionSet(n_regions={len(self)}, dim={self.dim}, domain={self.domain!r}, "
+                f"stats={self.stats!r})")
+
+    def __eq__(self, other):
+        """Two RegionSets are equal when they hold the same regions (same codes)."""
+        if not isinstance(other, RegionSet):
+            return NotImplemented
+        return self.codes.shape == other.codes.shape and bool(np.all(self.codes == other.codes))
+
+    __hash__ = None
+
+    @property
+    def dim(self) -> int:
+        return self.points.shape[1]
+
+    @property
+    def enum_net(self):
+        """The network in enumeration coordinates (BN folded, slice applied)."""
+        if self._enum_net is None:
+            self._enum_net = self.net.for_domain(self.domain)
+        return self._enum_net
+
+    def _check_i(self, i):
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise InvalidInputError(f"Region index must be an int; got {i!r}.")
+        n = len(self)
+        if not -n <= i < n:
+            raise InvalidInputError(f"Region index {i} out of range for {n} regions.")
+        return int(i) % n
+
+    # ------------------------------------------------------------------ geometry
+    def constraints(self, i):
+        """All (possibly redundant) constraints of region ``i``: ``(A, b, labels)``."""
+        i = self._check_i(i)
+        return cell_constraints(self.enum_net, self.codes[i], self.domain)
+
+    def halfspaces(self, i, with_labels=False):
+        """Irredundant H-representation ``(A, b)`` of region ``i``: ``{x : A x <= b}``.
+
+        Rows are unit vectors; domain facets are included. With ``with_labels=True`` also
+        returns, per row, the list of ``(layer, unit, breakpoint)`` labels of the
+        hyperplanes carrying it (``layer = -1``: domain facet).
+        """
+        i = self._check_i(i)
+        key = ("H", i)
+        if key not in self._cache:
+            A, b, labels = self.constraints(i)
+            tol = self.tolerances.feasibility * max(self.domain.scale, 1e-300)
+            A2, b2, groups = irredundant(A, b, tol)
+            self._cache[key] = (A2, b2, [[tuple(labels[g]) for g in grp] for grp in groups])
+        A2, b2, lab = self._cache[key]
+        if with_labels:
+            return A2.copy(), b2.copy(), lab
+        return A2.copy(), b2.copy()
+
+    def affine_map(self, i):
+        """``(M, c)`` with network output ``M @ t + c`` on region ``i`` (enumeration coords)."""
+        i = self._check_i(i)
+        return self.enum_net.affine_map(self.codes[i])
+
+    def locate(self, x):
+        """Index of the region holding each point, or -1 (outside the domain or unknown).
+
+        ``x`` of shape (dim,) returns an int; shape (n, dim) an int array.
+        """
+        X = np.asarray(x, dtype=np.float64)
+        single = X.ndim == 1
+        X = np.atleast_2d(X)
+        if X.shape[1] != self.dim:
+            raise InvalidInputError(f"`x` must have {self.dim} columns; got shape {X.shape}.")
+        if self._index is None:
+            self._index = {c.tobytes(): i for i, c in enumerate(self.codes)}
+        codes = self.enum_net.codes(X)
+        inside = self.domain.contains(X) if hasattr(self.domain, "contains") else np.ones(len(X), bool)
+        out = np.array([self._index.get(c.tobytes(), -1) if ok else -1
+                        for c, ok in zip(codes, inside)], dtype=np.int64)
+        return int(out[0]) if single else out
+
+    # ------------------------------------------------------------------ files
+    def save(self, path):
+        """Write the regions, the network and the domain to an npz file."""
+        from .io.formats import domain_to_arrays
+
+        arrays = {
+            "format_version": np.array(REGIONS_FORMAT_VERSION),
+            "codes": self.codes,
+            "points": self.points,
+            "radii": self.radii,
+            "stats": np.array(json.dumps({k: v for k, v in asdict(self.stats).items()})),
+            "tolerances": np.array(json.dumps(asdict(self.tolerances))),
+        }
+        for l, (W, b) in enumerate(zip(self.net.weights, self.net.biases)):
+            arrays[f"net_W{l}"] = W
+            arrays[f"net_b{l}"] = b
+            bn = self.net.bn[l]
+            if bn is not None:
+                for key in ("gamma", "beta", "mean", "var"):
+                    arrays[f"net_bn{l}_{key}"] = getattr(bn, key)
+                arrays[f"net_bn{l}_eps"] = np.array(bn.eps)
+        arrays["net_activation"] = np.array([a.name for a in self.net.activations] or ["relu"])
+        arrays.update(domain_to_arrays(self.domain))
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path):
+        """Read a RegionSet written by :meth:`save`."""
+        from .io.formats import domain_from_arrays, read_npz
+        from .network import Network
+
+        data = read_npz(path)
+        v = int(np.asarray(data.get("format_version", 0)).ravel()[0]) if "format_version" in data else 0
+        if v != REGIONS_FORMAT_VERSION:
+            raise FileFormatError(
+                f"{os.fspath(path)!r} is not a RegionSet file of format version "
+                f"{REGIONS_FORMAT_VERSION} (found {v})."
+            )
+        try:
+            n = 0
+            while f"net_W{n}" in data:
+                n += 1
+            bns = []
+            for l in range(n):
+                if f"net_bn{l}_gamma" in data:
+                    bns.append({k: data[f"net_bn{l}_{k}"] for k in ("gamma", "beta", "mean", "var")}
+                               | {"eps": float(data[f"net_bn{l}_eps"])})
+                else:
+                    bns.append(None)
+            names = [str(a) for a in np.atleast_1d(data["net_activation"])]
+            net = Network.from_arrays([data[f"net_W{l}"] for l in range(n)],
+                                      [data[f"net_b{l}"] for l in range(n)],
+                                      activation=names[0] if len(names) == 1 else names,
+                                      bn=bns if any(b is not None for b in bns) else None)
+            domain = domain_from_arrays(data)
+            stats = RegionStats(**json.loads(str(data["stats"])))
+            tol = Tolerances(**json.loads(str(data["tolerances"])))
+            return cls(net, domain, data["codes"], data["points"], data["radii"], stats=stats,
+                       tolerances=tol, sort=False)
+        except FileFormatError:
+            raise
+        except Exception as exc:
+            raise FileFormatError(f"{os.fspath(path)!r} is not a valid RegionSet file: {exc}") from None
