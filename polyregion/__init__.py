@@ -24,12 +24,13 @@ from .errors import (
 )
 from .network import Activation, Network, load
 from .regions import RegionSet, RegionStats
+from . import bn  # noqa: E402  (after Network: bn imports it)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Network", "Activation", "load", "Box", "Polytope", "Space", "Slice",
-    "enumerate_regions", "RegionSet", "RegionStats", "Tolerances", "config", "errors",
+    "enumerate_regions", "RegionSet", "RegionStats", "Tolerances", "config", "errors", "bn",
     "PolyregionError", "InvalidNetworkError", "InvalidDomainError", "InvalidInputError",
     "FileFormatError", "SolverError", "BudgetExceededError",
 ]

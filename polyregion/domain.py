@@ -327,18 +327,107 @@ class Slice(Domain):
         self.dim = k
 
     @classmethod
-    def through(cls, x0, x1, x2, margin: float = 0.2) -> "Slice":
-        """The plane through three points, parametrised so that they sit at (0,0), (1,0)
-        and an orthonormal-complement position; the inner box covers them with ``margin``.
+    def through(cls, x0, x1, x2, margin: float = 0.2, orthonormal: bool = True) -> "Slice":
+        """The plane through three input points (e.g. three images), for 2-D pictures.
+
+        With ``orthonormal=True`` (default) the directions are the Gram-Schmidt
+        orthonormalisation of ``x1 - x0`` and ``x2 - x0``, so that lengths and angles in
+        ``t`` are those of the input space and pictures are not distorted: the points sit
+        at ``t = (0, 0)``, ``(|x1 - x0|, 0)`` and ``(p, q)`` with ``q > 0``. With
+        ``orthonormal=False`` the directions are ``x1 - x0`` and ``x2 - x0`` themselves and
+        the points sit at ``(0, 0)``, ``(1, 0)``, ``(0, 1)``. The three positions are kept in
+        :attr:`anchors` (shape (3, 2)).
+
+        The inner domain is the bounding box of the three anchors, enlarged on every side
+        by ``margin`` times the larger side of that box.
+
+        Parameters
+        ----------
+        x0, x1, x2 : array_like, shape (d,)
+            Three points of the input space, not collinear.
+        margin : float
+            Relative margin, >= 0.
+        orthonormal : bool
+
+        Raises
+        ------
+        InvalidDomainError
+            Points of different shapes, collinear points, or a negative margin.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> s = pr.Slice.through([0, 0, 0], [2, 0, 0], [0, 1, 0], margin=0.5)
+        >>> s.anchors.tolist()
+        [[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]]
+        >>> s.inner
+        Box(lo=[-1.0, -1.0], hi=[3.0, 2.0])
+        >>> s.to_input(s.anchors[1]).tolist()
+        [2.0, 0.0, 0.0]
         """
         x0, x1, x2 = (_vec(x, n) for x, n in ((x0, "x0"), (x1, "x1"), (x2, "x2")))
+        if not (x0.ndim == 1 and x0.shape == x1.shape == x2.shape):
+            raise InvalidDomainError(
+                "`x0`, `x1`, `x2` of Slice.through must be 1-D points of the same length; got "
+                f"shapes {x0.shape}, {x1.shape}, {x2.shape}."
+            )
+        try:
+            margin = float(margin)
+        except (TypeError, ValueError):
+            margin = float("nan")
+        if not (np.isfinite(margin) and margin >= 0):
+            raise InvalidDomainError(f"`margin` of Slice.through must be >= 0; got {margin!r}.")
         u, v = x1 - x0, x2 - x0
-        if np.linalg.matrix_rank(np.vstack([u, v])) < 2:
-            raise InvalidDomainError("`x0`, `x1`, `x2` of Slice.through must not be collinear.")
-        D = np.vstack([u, v])
-        P = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-        lo, hi = P.min(0) - margin, P.max(0) + margin
-        return cls(x0, D, Box(lo, hi))
+        nu = np.linalg.norm(u)
+        w = v - (v @ u) / nu**2 * u if nu > 0 else v
+        nw = np.linalg.norm(w)
+        scale = max(nu, np.linalg.norm(v), 1e-300)
+        if nu == 0 or nw <= 1e-12 * scale:
+            raise InvalidDomainError(
+                "`x0`, `x1`, `x2` of Slice.through must not be collinear (or repeated)."
+            )
+        if orthonormal:
+            D = np.vstack([u / nu, w / nw])
+            P = np.array([[0.0, 0.0], [nu, 0.0], [v @ u / nu, nw]])
+        else:
+            D = np.vstack([u, v])
+            P = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+        pad = margin * float(np.max(P.max(0) - P.min(0)))
+        lo, hi = P.min(0) - pad, P.max(0) + pad
+        s = cls(x0, D, Box(lo, hi))
+        s.anchors = P
+        return s
+
+    def project(self, X):
+        """Coordinates ``t`` of the points of the slice nearest to ``X`` (least squares).
+
+        For a point on the slice, ``to_input(project(x)) == x``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, input_dim) or (input_dim,)
+
+        Returns
+        -------
+        ndarray, shape (n, dim) or (dim,)
+
+        Examples
+        --------
+        >>> import polyregion as pr
+        >>> s = pr.Slice.through([0, 0, 0], [2, 0, 0], [0, 1, 0])
+        >>> s.project([[1.0, 1.0, 5.0]]).tolist()
+        [[1.0, 1.0]]
+        """
+        X = _vec(X, "X")
+        single = X.ndim == 1
+        X = np.atleast_2d(X)
+        if X.ndim != 2 or X.shape[1] != self.input_dim:
+            raise InvalidDomainError(
+                f"`X` must have shape (n, {self.input_dim}); got {X.shape}."
+            )
+        D = self.directions
+        T = np.linalg.solve(D @ D.T, D @ (X - self.origin).T).T
+        return T[0] if single else T
 
     @property
     def input_dim(self):

@@ -106,3 +106,68 @@ def brute_force_net(net, domain, tol=1e-9):
 def sampled_codes(net, X):
     """Set of code tuples of the rows of X (a lower bound of the true set)."""
     return {tuple(c) for c in net.codes(X)}
+
+
+def brute_force_unit(net, domain, tol=1e-9, zero_tol=1e-12):
+    """Like :func:`brute_force_net`, but scale-free and exact on constant neurons.
+
+    The enumeration coordinates are first mapped affinely so the domain's bounding box has
+    half-diagonal 1 (unbounded domains: unchanged), which makes ``tol`` relative to the
+    domain's size; each hidden layer's pre-activation rows are compared with ``zero_tol``
+    times the largest row of the layer on the cell. A neuron that is constant on a cell
+    (zero row) takes the one piece its value lies on (``searchsorted(..., "right")``,
+    the convention of ``Network.codes``), instead of every piece whose closed constraint
+    it satisfies. Returns a sorted list of code tuples.
+    """
+    enum = net.for_domain(domain)
+    A0, b0 = domain.halfspaces()
+    if domain.bounded:
+        lo, hi = domain.bounds()
+        center, scale = 0.5 * (lo + hi), float(0.5 * np.linalg.norm(hi - lo))
+    else:
+        center, scale = np.zeros(domain.dim), 1.0
+    Ws = [np.array(W, float) for W in enum.weights]
+    bs = [np.array(b, float) for b in enum.biases]
+    bs[0] = bs[0] + Ws[0] @ center
+    Ws[0] = Ws[0] * scale
+    if A0.shape[0]:
+        nrm = np.linalg.norm(A0, axis=1)
+        A0, b0 = A0 / nrm[:, None], b0 / nrm
+        b0 = (b0 - A0 @ center) / scale
+    acts = enum.activations
+    d = Ws[0].shape[1]
+    n_hidden = len(Ws) - 1
+    results = []
+    stack = [(A0, b0, 0, 0, [], Ws[0].copy(), bs[0].copy(), [])]
+    while stack:
+        A, b, l, j, code, G, g, layer_code = stack.pop()
+        if l == n_hidden:
+            results.append(tuple(code))
+            continue
+        if j == G.shape[0]:
+            s = np.array([acts[l].slopes[q] for q in layer_code])
+            t = np.array([acts[l].intercepts[q] for q in layer_code])
+            M, c = s[:, None] * G, s * g + t
+            stack.append((A, b, l + 1, 0, code, Ws[l + 1] @ M, Ws[l + 1] @ c + bs[l + 1], []))
+            continue
+        bp = list(acts[l].breakpoints)
+        gmax = max(float(np.linalg.norm(G, axis=1).max()), 1e-300)
+        a, a0 = G[j], g[j]
+        if np.linalg.norm(a) <= zero_tol * gmax:
+            q = int(np.searchsorted(bp, a0, side="right"))
+            stack.append((A, b, l, j + 1, code + [q], G, g, layer_code + [q]))
+            continue
+        for q in range(len(bp) + 1):
+            rows, rhs = [A], [b]
+            if q > 0:
+                rows.append(-a[None])
+                rhs.append([a0 - bp[q - 1]])
+            if q < len(bp):
+                rows.append(a[None])
+                rhs.append([bp[q] - a0])
+            A2 = np.vstack(rows).reshape(-1, d)
+            b2 = np.concatenate([np.atleast_1d(x) for x in rhs])
+            r, _ = _cheb(A2, b2)
+            if r > tol:
+                stack.append((A2, b2, l, j + 1, code + [q], G, g, layer_code + [q]))
+    return sorted(results)

@@ -3,17 +3,35 @@
 Input is a flattened CPA network already restricted to the enumeration coordinates and
 rescaled so the domain has unit scale (the Python driver does that). The kernel keeps an
 explicit work stack of cells. A cell carries its constraint rows (only the hyperplanes
-that actually cut one of its ancestors, plus the domain), a strictly interior witness
-point ``p`` with a certified ball radius ``r`` (the ball lies in the cell), the simplex
-basis of its last LP (warm start), its partial activation code, and the pre-activation
-map ``u = G x + g`` of the layer being processed.
+that actually cut one of its ancestors, plus the domain), the simplex basis of its last
+LP (warm start), its partial activation code, an outer bounding box and a *pool* of
+strictly interior points, each with a certified radius (a ball of that radius around the
+point lies in the cell).
 
-Splitting by the hyperplane ``{u_j = t_q}``: if ``p`` is farther than ``tol`` from it,
-the side holding ``p`` is a region (it holds a ball of radius ``min(r, dist) > tol``) and
-only the other side needs an LP; otherwise both sides get an LP. A side is kept when its
-Chebyshev radius exceeds ``tol``. When the other side is empty, the hyperplane does not cut
-the cell and adds no row. Cost: one LP per (cell, candidate hyperplane) that the witness
-does not decide, each warm-started from the parent's basis.
+Deciding how a hyperplane ``{a.x = beta}`` meets a cell, cheapest test first:
+
+1. **Box.** If the hyperplane misses the cell's outer box, it does not cut the cell. The
+   box starts as the domain's box and is tightened by interval arithmetic each time a row
+   is added, so it is always a valid outer bound (no LP ever shrinks it).
+2. **Pool.** If pool points lie farther than ``tol`` on both sides, both sides hold a
+   ball of radius ``> tol``: the hyperplane cuts the cell, no LP.
+3. **LP.** Otherwise one Chebyshev LP (:mod:`._kernels_lp`) on the side without a pool
+   point, warm-started from the cell's basis, in decision mode (it stops as soon as its
+   dual bound shows the side is thinner than ``tol``). A non-empty side's LP centre joins
+   the pool. Only when every pool point lies within ``tol`` of the hyperplane are both
+   sides solved.
+
+A side is a region when its Chebyshev radius exceeds ``tol``, exactly as in the reference
+path; the tests above only skip LPs whose answer they already know.
+
+Per-layer candidate pruning: when a cell enters layer ``l``, every hyperplane of that
+layer is first decided on the whole cell. One that does not cut it cannot cut any of its
+pieces, so the subdivision of the cell within the layer only visits the hyperplanes that
+cut it, and the LP centres found on the way seed the pool (they usually prove later splits
+of the pieces for free).
+
+Cost: at most one LP per (cell at layer entry, hyperplane of the layer) the box and pool
+leave open, plus one per split of a piece the pool cannot prove.
 """
 
 from __future__ import annotations
@@ -21,7 +39,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels_lp import LP_OPTIMAL, cheb_lp, cold_basis
+from ._kernels_lp import LP_OPTIMAL, LP_STOPPED, cheb_lp, cold_basis
+
+# stats layout (returned to the driver)
+ST_LPS = 0  # Chebyshev LPs solved
+ST_RETRIES = 1  # cold restarts after an inconsistent warm-started answer
+ST_FAILED = 2  # LPs that failed (iteration cap / numerical trouble)
+ST_BOX = 3  # decisions made by the outer box (no LP)
+ST_POOL = 4  # splits proved by two pool points (no LP)
+ST_ENTRY_LPS = 5  # LPs spent on layer-entry candidate pruning
+ST_EMPTY = 6  # LPs that found the side empty (hyperplane does not cut)
+N_STATS = 7
+
+BELOW = 0  # the cell lies (up to a sliver thinner than tol) in a.x <= beta
+ABOVE = 1
+CUT = 2
 
 
 @njit(cache=True)
@@ -33,6 +65,76 @@ def _append_row(A, b, m, a_new, b_new):
     A2[m] = a_new
     b2[m] = b_new
     return A2, b2
+
+
+@njit(cache=True)
+def _box_max(a, lo, hi):
+    """max of a.x over the box [lo, hi] (may be +inf)."""
+    s = 0.0
+    for t in range(a.shape[0]):
+        if a[t] > 0.0:
+            s += a[t] * hi[t]
+        elif a[t] < 0.0:
+            s += a[t] * lo[t]
+    return s
+
+
+@njit(cache=True)
+def _box_min(a, lo, hi):
+    s = 0.0
+    for t in range(a.shape[0]):
+        if a[t] > 0.0:
+            s += a[t] * lo[t]
+        elif a[t] < 0.0:
+            s += a[t] * hi[t]
+    return s
+
+
+@njit(cache=True)
+def _tighten(lo, hi, a, beta):
+    """Tighten the box [lo, hi] in place to an outer box of [lo, hi] ∩ {a.x <= beta}."""
+    k = a.shape[0]
+    n_inf = 0
+    s = 0.0
+    for t in range(k):
+        v = 0.0
+        if a[t] > 0.0:
+            v = a[t] * lo[t]
+        elif a[t] < 0.0:
+            v = a[t] * hi[t]
+        if v == -np.inf:
+            n_inf += 1
+        else:
+            s += v
+    for i in range(k):
+        if a[i] == 0.0:
+            continue
+        vi = a[i] * lo[i] if a[i] > 0.0 else a[i] * hi[i]
+        if vi == -np.inf:
+            if n_inf > 1:
+                continue
+            rest = s
+        else:
+            if n_inf > 0:
+                continue
+            rest = s - vi
+        bound = (beta - rest) / a[i]
+        if a[i] > 0.0:
+            if bound < hi[i]:
+                hi[i] = bound
+        else:
+            if bound > lo[i]:
+                lo[i] = bound
+
+
+@njit(cache=True)
+def _initial_box(A0, b0, k):
+    lo = np.full(k, -np.inf)
+    hi = np.full(k, np.inf)
+    for _ in range(3):
+        for i in range(A0.shape[0]):
+            _tighten(lo, hi, A0[i], b0[i])
+    return lo, hi
 
 
 @njit(cache=True)
@@ -49,19 +151,174 @@ def _max_row_norm(G):
 
 @njit(cache=True)
 def _side(A, b, m, basis, a_new, b_new, tol, piv_tol, opt_tol, max_iter, stats):
-    """LP for the cell plus one row. Returns (nonempty, A2, b2, x, r, basis)."""
+    """Chebyshev LP for the cell plus one row. Returns (nonempty, x, r, basis)."""
     A2, b2 = _append_row(A, b, m, a_new, b_new)
-    stats[0] += 1
+    stats[ST_LPS] += 1
     st, obj, rp, x, bas = cheb_lp(A2, b2, m + 1, basis, tol, piv_tol, opt_tol, max_iter)
     if st == LP_OPTIMAL and not (rp > tol) and obj > tol:
         # inconsistent primal/dual answers: retry from the cold basis
-        stats[1] += 1
+        stats[ST_RETRIES] += 1
         st, obj, rp, x, bas = cheb_lp(A2, b2, m + 1, cold_basis(A.shape[1]), tol, piv_tol,
                                       opt_tol, max_iter)
-    if st != LP_OPTIMAL and st != 1:
-        stats[2] += 1  # failed solve: counted, side treated by its primal certificate
+    if st != LP_OPTIMAL and st != LP_STOPPED:
+        stats[ST_FAILED] += 1  # failed solve: counted, side treated by its primal certificate
     nonempty = st == LP_OPTIMAL and rp > tol
-    return nonempty, A2, b2, x, rp, bas
+    if not nonempty:
+        stats[ST_EMPTY] += 1
+    return nonempty, x, rp, bas
+
+
+@njit(cache=True)
+def _decide(A, b, basis, P, R, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter, stats):
+    """How does {a.x = beta} meet the cell?
+
+    Returns ``(outcome, xb, rb, basb, got_b, xa, ra, basa, got_a)``: outcome BELOW, ABOVE
+    or CUT; ``x*``/``r*``/``bas*`` the LP centre, certified radius and basis of a side
+    whose LP was solved and found non-empty (``got_*``).
+    """
+    k = a.shape[0]
+    m = A.shape[0]
+    empty = np.zeros(k)
+    if _box_max(a, lo, hi) <= beta:
+        stats[ST_BOX] += 1
+        return BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False
+    if _box_min(a, lo, hi) >= beta:
+        stats[ST_BOX] += 1
+        return ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False
+    has_a = False
+    has_b = False
+    for i in range(P.shape[0]):
+        s = -beta
+        for t in range(k):
+            s += a[t] * P[i, t]
+        if s > tol:
+            has_a = True
+        elif s < -tol:
+            has_b = True
+    if has_a and has_b:
+        stats[ST_POOL] += 1
+        return CUT, empty, 0.0, basis, False, empty, 0.0, basis, False
+    if has_b:
+        ne, x, r, bas = _side(A, b, m, basis, -a, -beta, tol, piv_tol, opt_tol, max_iter,
+                              stats)
+        if ne:
+            return CUT, empty, 0.0, basis, False, x, r, bas, True
+        return BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False
+    if has_a:
+        ne, x, r, bas = _side(A, b, m, basis, a, beta, tol, piv_tol, opt_tol, max_iter,
+                              stats)
+        if ne:
+            return CUT, x, r, bas, True, empty, 0.0, basis, False
+        return ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False
+    # every pool point lies within tol of the hyperplane: solve both sides
+    neb, xb, rb, basb = _side(A, b, m, basis, a, beta, tol, piv_tol, opt_tol, max_iter,
+                              stats)
+    nea, xa, ra, basa = _side(A, b, m, basis, -a, -beta, tol, piv_tol, opt_tol, max_iter,
+                              stats)
+    if neb and nea:
+        return CUT, xb, rb, basb, True, xa, ra, basa, True
+    if nea or (not neb and ra > rb):
+        # above; or, as a tolerance artefact, too thin on both sides: the cell stays whole
+        # on its thicker side
+        return ABOVE, empty, 0.0, basis, False, xa, ra, basa, nea
+    return BELOW, xb, rb, basb, neb, empty, 0.0, basis, False
+
+
+@njit(cache=True)
+def _add_point(P, R, x, r):
+    n, k = P.shape
+    P2 = np.empty((n + 1, k))
+    R2 = np.empty(n + 1)
+    P2[:n] = P
+    R2[:n] = R
+    P2[n] = x
+    R2[n] = r
+    return P2, R2
+
+
+@njit(cache=True)
+def _partition(P, R, a, beta, tol, sign):
+    """Pool points strictly on side ``sign`` (+1: a.x > beta), radii clipped."""
+    n, k = P.shape
+    keep = np.empty(n, np.int64)
+    dist = np.empty(n)
+    c = 0
+    for i in range(n):
+        s = -beta
+        for t in range(k):
+            s += a[t] * P[i, t]
+        s *= sign
+        if s > tol:
+            keep[c] = i
+            dist[c] = s
+            c += 1
+    P2 = np.empty((c, k))
+    R2 = np.empty(c)
+    for i in range(c):
+        P2[i] = P[keep[i]]
+        R2[i] = min(R[keep[i]], dist[i])
+    return P2, R2
+
+
+@njit(cache=True)
+def _layer_entry(A, b, basis, code, P, R, lo, hi, G, g, l, off, nb, bps, tol, zero_tol,
+                 piv_tol, opt_tol, max_iter, stats):
+    """Decide every hyperplane of layer ``l`` on the whole cell; set the code of the
+    neurons that do not cut it; return the cutting ones and the grown pool."""
+    n_l, k = G.shape
+    gmax = _max_row_norm(G)
+    CA = np.empty((n_l * nb, k))
+    Cb = np.empty(n_l * nb)
+    Ci = np.empty(n_l * nb, np.int64)
+    Cq = np.empty(n_l * nb, np.int64)
+    nc = 0
+    a = np.empty(k)
+    for j in range(n_l):
+        idx = off + j
+        code[idx] = 0
+        nrm = 0.0
+        for t in range(k):
+            nrm += G[j, t] * G[j, t]
+        nrm = np.sqrt(nrm)
+        if nrm <= zero_tol * gmax:
+            for q in range(nb):
+                if g[j] >= bps[l, q]:
+                    code[idx] = q + 1
+            continue
+        cut_found = False
+        for q in range(nb):
+            for t in range(k):
+                a[t] = G[j, t] / nrm
+            beta = (bps[l, q] - g[j]) / nrm
+            n0 = stats[ST_LPS]
+            out, xb, rb, _b1, gb, xa, ra, _b2, ga = _decide(
+                A, b, basis, P, R, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter, stats)
+            stats[ST_ENTRY_LPS] += stats[ST_LPS] - n0
+            if gb:
+                P, R = _add_point(P, R, xb, rb)
+            if ga:
+                P, R = _add_point(P, R, xa, ra)
+            if out == CUT:
+                CA[nc] = a
+                Cb[nc] = beta
+                Ci[nc] = idx
+                Cq[nc] = q
+                nc += 1
+                cut_found = True
+            elif out == ABOVE and not cut_found:
+                code[idx] = q + 1
+            else:
+                break
+    return CA[:nc].copy(), Cb[:nc].copy(), Ci[:nc].copy(), Cq[:nc].copy(), P, R
+
+
+@njit(cache=True)
+def _best(P, R):
+    i = 0
+    for t in range(1, R.shape[0]):
+        if R[t] > R[i]:
+            i = t
+    return P[i].copy(), R[i]
 
 
 @njit(cache=True)
@@ -69,8 +326,8 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
                  A0, b0, tol, zero_tol, piv_tol, opt_tol, max_iter, max_regions):
     """Enumerate all regions. ``dims = [k, n_1, ..., n_L]`` (layer widths incl. output).
 
-    Returns ``(codes, points, radii, stats, complete)`` where
-    ``stats = [n_lps, n_retries, n_failed]``.
+    Returns ``(codes, points, radii, stats, complete)``; ``stats`` is laid out as the
+    ``ST_*`` constants of this module.
     """
     k = dims[0]
     L = dims.shape[0] - 1  # affine layers
@@ -80,7 +337,7 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     for l in range(n_hidden):
         neuron_off[l] = n_neurons
         n_neurons += dims[l + 1]
-    stats = np.zeros(3, np.int64)
+    stats = np.zeros(N_STATS, np.int64)
 
     out_codes = []
     out_points = []
@@ -90,7 +347,7 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     m0 = A0.shape[0]
     st, obj, rp, x, basis = cheb_lp(A0, b0, m0, cold_basis(k), -np.inf, piv_tol, opt_tol,
                                     max_iter)
-    stats[0] += 1
+    stats[ST_LPS] += 1
     complete = True
     if n_hidden == 0:
         out_codes.append(np.zeros(0, np.uint8))
@@ -98,20 +355,25 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
         out_radii.append(rp)
         return out_codes, out_points, out_radii, stats, complete
 
+    lo, hi = _initial_box(A0, b0, k)
     W = W_flat[W_off[0]:W_off[1]].reshape(dims[1], dims[0])
     G0 = np.ascontiguousarray(W.copy())
     g0 = b_flat[b_off[0]:b_off[1]].copy()
-    stack = [(A0.copy(), b0.copy(), basis, x.copy(), rp, np.zeros(n_neurons, np.uint8),
-              G0, g0, 0, 0)]
+    code0 = np.zeros(n_neurons, np.uint8)
+    P0 = x.copy().reshape(1, k)
+    R0 = np.array([rp])
+    A0c = A0.copy()
+    b0c = b0.copy()
+    CA, Cb, Ci, Cq, P0, R0 = _layer_entry(A0c, b0c, basis, code0, P0, R0, lo, hi, G0, g0,
+                                          0, 0, n_bp[0], bps, tol, zero_tol, piv_tol,
+                                          opt_tol, max_iter, stats)
+    stack = [(A0c, b0c, basis, code0, P0, R0, lo, hi, G0, g0, CA, Cb, Ci, Cq, 0, 0)]
     while len(stack) > 0:
-        A, b, basis, p, r, code, G, g, l, h = stack.pop()
-        m = A.shape[0]
-        gmax = _max_row_norm(G)
+        A, b, basis, code, P, R, lo, hi, G, g, CA, Cb, Ci, Cq, l, h = stack.pop()
         while True:
-            nb = n_bp[l]
-            n_h = dims[l + 1] * nb
-            if h == n_h:
+            if h == CA.shape[0]:
                 if l == n_hidden - 1:
+                    p, r = _best(P, R)
                     out_codes.append(code)
                     out_points.append(p)
                     out_radii.append(r)
@@ -132,66 +394,51 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
                 g = Wn @ c + b_flat[b_off[l + 1]:b_off[l + 2]]
                 l += 1
                 h = 0
-                gmax = _max_row_norm(G)
+                CA, Cb, Ci, Cq, P, R = _layer_entry(A, b, basis, code, P, R, lo, hi, G, g,
+                                                    l, neuron_off[l], n_bp[l], bps, tol,
+                                                    zero_tol, piv_tol, opt_tol, max_iter,
+                                                    stats)
                 continue
-            j = h // nb
-            q = h - j * nb
+            idx = Ci[h]
+            q = Cq[h]
+            a = CA[h]
+            beta = Cb[h]
             h += 1
-            idx = neuron_off[l] + j
             if code[idx] != q:
                 continue
-            t_q = bps[l, q]
-            nrm = 0.0
-            for t in range(k):
-                nrm += G[j, t] * G[j, t]
-            nrm = np.sqrt(nrm)
-            if nrm <= zero_tol * gmax:
-                if g[j] >= t_q:
-                    code[idx] = q + 1
-                continue
-            a = G[j] / nrm
-            beta = (t_q - g[j]) / nrm  # below: a.x <= beta ; above: -a.x <= -beta
-            s = 0.0
-            for t in range(k):
-                s += a[t] * p[t]
-            s -= beta  # > 0: p above
-            if s > tol:
-                ne, A2, b2, x2, r2, bas2 = _side(A, b, m, basis, a, beta, tol, piv_tol,
-                                                 opt_tol, max_iter, stats)
-                if ne:
-                    stack.append((A2, b2, bas2, x2, r2, code.copy(), G, g, l, h))
-                    A, b = _append_row(A, b, m, -a, -beta)
-                    m += 1
-                    r = min(r, s)
+            out, xb, rb, basb, gb, xa, ra, basa, ga = _decide(
+                A, b, basis, P, R, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter, stats)
+            if out == ABOVE:
                 code[idx] = q + 1
-            elif s < -tol:
-                ne, A2, b2, x2, r2, bas2 = _side(A, b, m, basis, -a, -beta, tol, piv_tol,
-                                                 opt_tol, max_iter, stats)
-                if ne:
-                    c2 = code.copy()
-                    c2[idx] = q + 1
-                    stack.append((A2, b2, bas2, x2, r2, c2, G, g, l, h))
-                    A, b = _append_row(A, b, m, a, beta)
-                    m += 1
-                    r = min(r, -s)
-            else:
-                neb, Ab, bb, xb, rb, basb = _side(A, b, m, basis, a, beta, tol, piv_tol,
-                                                  opt_tol, max_iter, stats)
-                nea, Aa, ba, xa, ra, basa = _side(A, b, m, basis, -a, -beta, tol, piv_tol,
-                                                  opt_tol, max_iter, stats)
-                if neb and nea:
-                    c2 = code.copy()
-                    c2[idx] = q + 1
-                    stack.append((Aa, ba, basa, xa, ra, c2, G, g, l, h))
-                    A, b, m, p, r, basis = Ab, bb, m + 1, xb, rb, basb
-                elif nea or (not neb and ra > rb):
-                    # the cell lies above (or, as a tolerance artefact, is too thin on
-                    # both sides: it stays whole on its thicker side)
-                    code[idx] = q + 1
-                    if nea:
-                        p, r, basis = xa, ra, basa
-                elif neb:
-                    p, r, basis = xb, rb, basb
+                if ga:
+                    P, R = _add_point(P, R, xa, ra)
+                continue
+            if out == BELOW:
+                if gb:
+                    P, R = _add_point(P, R, xb, rb)
+                continue
+            # split: the above piece is pushed, the below piece continues here
+            m = A.shape[0]
+            Pa, Ra = _partition(P, R, a, beta, tol, 1.0)
+            if ga:
+                Pa, Ra = _add_point(Pa, Ra, xa, ra)
+            Aa, ba = _append_row(A, b, m, -a, -beta)
+            loa = lo.copy()
+            hia = hi.copy()
+            _tighten(loa, hia, -a, -beta)
+            c2 = code.copy()
+            c2[idx] = q + 1
+            stack.append((Aa, ba, basa if ga else basis, c2, Pa, Ra, loa, hia, G, g, CA, Cb,
+                          Ci, Cq, l, h))
+            P, R = _partition(P, R, a, beta, tol, -1.0)
+            if gb:
+                P, R = _add_point(P, R, xb, rb)
+            A, b = _append_row(A, b, m, a, beta)
+            lo = lo.copy()
+            hi = hi.copy()
+            _tighten(lo, hi, a, beta)
+            if gb:
+                basis = basb
         if max_regions > 0 and len(out_codes) >= max_regions and len(stack) > 0:
             complete = False
             break

@@ -10,7 +10,11 @@ Methods
 -------
 ``"lp"``
     The Numba kernel (:mod:`._kernels_engine`) with the warm-started simplex of
-    :mod:`._kernels_lp`. The default in every dimension.
+    :mod:`._kernels_lp`. The default except on bounded 2-D domains.
+``"planar"``
+    The 2-D fast path (:mod:`._kernels_planar`): cells are convex polygons split by lines
+    exactly, with no LP except for rare thin pieces. Same decision rule, same regions.
+    Chosen by ``"auto"`` for bounded 2-D domains (including 2-D slices).
 ``"scipy"``
     The same subdivision in Python with ``scipy.optimize.linprog(method="highs")`` for
     every LP: the slow reference and the benchmark baseline.
@@ -30,7 +34,7 @@ from ..regions import RegionSet, RegionStats
 
 __all__ = ["enumerate_regions", "prepare"]
 
-METHODS = ("auto", "lp", "scipy")
+METHODS = ("auto", "lp", "planar", "scipy")
 
 
 class Prepared:
@@ -81,6 +85,12 @@ class Prepared:
         return self.center + self.scale * np.asarray(x)
 
 
+def _kernel_extra(st):
+    """The LP kernel's extra counters (see ``_kernels_engine.ST_*``) as a dict."""
+    names = ("box_decisions", "pool_splits", "entry_lps", "empty_lps")
+    return {n: int(v) for n, v in zip(names, st[3:])}
+
+
 def prepare(net, domain):
     return Prepared(net, domain)
 
@@ -108,9 +118,10 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     domain : Box, Polytope, Space or Slice
         Its input dimension must equal ``net.input_dim``. Enumeration happens in the
         domain's coordinates (``t`` for a Slice).
-    method : {"auto", "lp", "scipy"}
+    method : {"auto", "lp", "planar", "scipy"}
         ``"lp"``: the Numba engine; ``"scipy"``: the same subdivision with HiGHS LPs
-        (slow reference); ``"auto"`` picks ``"lp"``.
+        (slow reference); ``"planar"``: the 2-D polygon fast path (bounded 2-D domains
+        only); ``"auto"`` picks ``"planar"`` on bounded 2-D domains, else ``"lp"``.
     executor : None
         Reserved for parallel execution; only ``None`` (serial) is accepted for now.
     progress : bool
@@ -155,9 +166,14 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
                                     or max_regions < 1):
         raise InvalidInputError(f"`max_regions` must be a positive int; got {max_regions!r}.")
     if method == "auto":
-        method = "lp"
+        method = "planar" if domain.dim == 2 and domain.bounded else "lp"
+    elif method == "planar" and not (domain.dim == 2 and domain.bounded):
+        raise InvalidInputError(
+            f"`method`='planar' needs a bounded 2-D domain (a Box, a bounded Polytope or a "
+            f"Slice with a bounded inner domain, of dimension 2); got {domain!r}.")
     prep = Prepared(net, domain)
     t0 = time.perf_counter()
+    extra = {}
     if method == "lp":
         from ._kernels_engine import enumerate_lp
 
@@ -166,7 +182,16 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
             prep.bps, prep.slopes, prep.intercepts, prep.A0, prep.b0,
             tol.feasibility, tol.zero_row, tol.pivot, tol.pivot * 1e-2,
             tol.max_simplex_iter, int(max_regions or 0) + (1 if max_regions else 0))
-        n_lps, n_retries, n_failed = (int(v) for v in st)
+        n_lps, n_retries, n_failed = (int(v) for v in st[:3])
+        extra = _kernel_extra(st)
+    elif method == "planar":
+        from ._kernels_planar import enumerate_planar
+
+        codes, pts, radii, st, complete = enumerate_planar(
+            prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
+            prep.bps, prep.slopes, prep.intercepts, prep.A0, prep.b0,
+            tol.feasibility, tol.zero_row, int(max_regions or 0) + (1 if max_regions else 0))
+        n_lps, n_retries, n_failed = int(st[0]), 0, 0
     else:
         from ._scipy_engine import enumerate_scipy
 
@@ -179,7 +204,7 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     pts = prep.to_domain(np.array(pts, dtype=np.float64).reshape(n, domain.dim))
     radii = np.array(radii, dtype=np.float64) * prep.scale
     stats = RegionStats(method=method, seconds=seconds, n_lps=n_lps, n_regions=n,
-                        n_retries=n_retries, n_failed=n_failed)
+                        n_retries=n_retries, n_failed=n_failed, extra=extra)
     rs = RegionSet(net, domain, codes, pts, radii, stats=stats, tolerances=tol)
     if progress:
         import sys
