@@ -108,8 +108,28 @@ def _check(net, domain, method, tolerances):
     return domain, tolerances
 
 
+def _pick_method(method, domain):
+    if method == "auto":
+        return "planar" if domain.dim == 2 and domain.bounded else "lp"
+    if method == "planar" and not (domain.dim == 2 and domain.bounded):
+        raise InvalidInputError(
+            f"`method`='planar' needs a bounded 2-D domain (a Box, a bounded Polytope or a "
+            f"Slice with a bounded inner domain, of dimension 2); got {domain!r}.")
+    return method
+
+
+def _check_budget(name, value, kind=(int, float, np.integer, np.floating)):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 \
+            or not np.isfinite(value):
+        raise InvalidInputError(f"`{name}` must be a positive number; got {value!r}.")
+    return value
+
+
 def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
-                      tolerances=None, max_regions=None):
+                      tolerances=None, max_regions=None, max_seconds=None, max_memory=None,
+                      checkpoint=None, resume=None, batch_size=None):
     """Enumerate every full-dimensional linear region of ``net`` inside ``domain``.
 
     Parameters
@@ -122,15 +142,35 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
         ``"lp"``: the Numba engine; ``"scipy"``: the same subdivision with HiGHS LPs
         (slow reference); ``"planar"``: the 2-D polygon fast path (bounded 2-D domains
         only); ``"auto"`` picks ``"planar"`` on bounded 2-D domains, else ``"lp"``.
-    executor : None
-        Reserved for parallel execution; only ``None`` (serial) is accepted for now.
-    progress : bool
-        Print a one-line summary to stderr when done.
+    executor : None, "serial", "processes", int or dask.distributed.Client
+        ``None``: one serial run of the kernel. Anything else runs in *work units* (one
+        per cell of the first hidden layer, see :mod:`polyregion.enumerate.scale`):
+        ``"serial"`` in this process, an int ``n`` or ``"processes"`` in a local pool of
+        ``n`` (or all) processes, a Dask client on its workers. The result is the same
+        RegionSet, array for array, for every unit-based executor; its codes equal the
+        ``None`` run's.
+    progress : bool or callable
+        ``True``: a tqdm bar on stderr (units done, regions, rate) in unit mode, a summary
+        line otherwise; a callable gets a dict (regions, units_done, units_total,
+        frontier, seconds, rate) after each batch of units.
     tolerances : Tolerances, optional
         Default :data:`polyregion.config.DEFAULT_TOLERANCES`.
     max_regions : int, optional
         Stop with :class:`BudgetExceededError` (holding the partial result) when more
         regions than this are found.
+    max_seconds, max_memory : float, optional
+        Budgets (wall seconds; bytes of result arrays), checked between batches of work
+        units. When hit, :class:`BudgetExceededError` holds the partial RegionSet in
+        ``.partial`` (with the remaining first-layer cells in ``.partial.frontier``);
+        ``enumerate_regions(..., resume=err.partial)`` finishes the job and returns the
+        same result as an uninterrupted run.
+    checkpoint : path, optional
+        Directory where each completed batch is written atomically; a killed run
+        restarts with ``resume=<directory>`` and redoes only unfinished units.
+    resume : RegionSet or path, optional
+        A partial result (``err.partial``) or a checkpoint directory to continue.
+    batch_size : int, optional
+        Work units per task (default: about 8 tasks per worker, at most 64 units).
 
     Returns
     -------
@@ -157,29 +197,64 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     array([0, 0, 0], dtype=uint8)
     """
     domain, tol = _check(net, domain, method, tolerances)
-    if executor is not None:
-        raise InvalidInputError(
-            f"`executor` must be None (serial); got {executor!r}. Parallel executors are not "
-            "available in this version."
-        )
     if max_regions is not None and (not isinstance(max_regions, (int, np.integer))
                                     or max_regions < 1):
         raise InvalidInputError(f"`max_regions` must be a positive int; got {max_regions!r}.")
-    if method == "auto":
-        method = "planar" if domain.dim == 2 and domain.bounded else "lp"
-    elif method == "planar" and not (domain.dim == 2 and domain.bounded):
-        raise InvalidInputError(
-            f"`method`='planar' needs a bounded 2-D domain (a Box, a bounded Polytope or a "
-            f"Slice with a bounded inner domain, of dimension 2); got {domain!r}.")
+    _check_budget("max_seconds", max_seconds)
+    _check_budget("max_memory", max_memory)
+    if batch_size is not None:
+        _check_budget("batch_size", batch_size, (int, np.integer))
+    method = _pick_method(method, domain)
     prep = Prepared(net, domain)
+    unit_mode = (executor is not None or max_seconds is not None or max_memory is not None
+                 or checkpoint is not None or resume is not None or callable(progress))
+    if unit_mode and len(prep.Ws) >= 2:
+        from .scale import enumerate_in_units
+
+        return enumerate_in_units(net, domain, prep, method, tol, executor=executor,
+                                  batch_size=batch_size, max_regions=max_regions,
+                                  max_seconds=max_seconds, max_memory=max_memory,
+                                  checkpoint=checkpoint, resume=resume, progress=progress)
     t0 = time.perf_counter()
+    codes, pts, radii, n_lps, n_retries, n_failed, extra, complete = _run_kernel(
+        method, prep, prep.A0, prep.b0, tol, max_regions)
+    seconds = time.perf_counter() - t0
+    n = len(codes)
+    codes = (np.array(codes, dtype=np.uint8).reshape(n, net.n_neurons) if n else
+             np.zeros((0, net.n_neurons), np.uint8))
+    pts = prep.to_domain(np.array(pts, dtype=np.float64).reshape(n, domain.dim))
+    radii = np.array(radii, dtype=np.float64) * prep.scale
+    stats = RegionStats(method=method, seconds=seconds, n_lps=n_lps, n_regions=n,
+                        n_retries=n_retries, n_failed=n_failed, extra=extra)
+    # the planar kernel emits its regions in lexicographic code order (depth-first, the
+    # lower piece first), so only the other kernels' output needs sorting
+    rs = RegionSet(net, domain, codes, pts, radii, stats=stats, tolerances=tol,
+                   sort=method != "planar")
+    if progress:
+        import sys
+
+        print(f"polyregion: {rs!r}", file=sys.stderr)
+    if not complete or (max_regions is not None and n > max_regions):
+        raise BudgetExceededError(
+            f"Enumeration stopped after {n} regions: `max_regions`={max_regions} was hit.",
+            partial=rs,
+        )
+    return rs
+
+
+def _run_kernel(method, prep, A0, b0, tol, max_regions=None):
+    """Run one kernel on the prepared net restricted to the cell ``{A0 x <= b0}``.
+
+    Returns ``(codes, points, radii, n_lps, n_retries, n_failed, extra, complete)`` in the
+    kernel's unit-scale coordinates (lists as the kernels return them).
+    """
     extra = {}
     if method == "lp":
         from ._kernels_engine import enumerate_lp
 
         codes, pts, radii, st, complete = enumerate_lp(
             prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
-            prep.bps, prep.slopes, prep.intercepts, prep.A0, prep.b0,
+            prep.bps, prep.slopes, prep.intercepts, A0, b0,
             tol.feasibility, tol.zero_row, tol.pivot, tol.pivot * 1e-2,
             tol.max_simplex_iter, int(max_regions or 0) + (1 if max_regions else 0))
         n_lps, n_retries, n_failed = (int(v) for v in st[:3])
@@ -189,30 +264,13 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
 
         codes, pts, radii, st, complete = enumerate_planar(
             prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
-            prep.bps, prep.slopes, prep.intercepts, prep.A0, prep.b0,
+            prep.bps, prep.slopes, prep.intercepts, A0, b0,
             tol.feasibility, tol.zero_row, int(max_regions or 0) + (1 if max_regions else 0))
         n_lps, n_retries, n_failed = int(st[0]), 0, 0
+        extra = {"cuts": int(st[1]), "vertex_tests": int(st[2])}
     else:
         from ._scipy_engine import enumerate_scipy
 
         codes, pts, radii, n_lps, complete = enumerate_scipy(prep, tol, max_regions)
         n_retries = n_failed = 0
-    seconds = time.perf_counter() - t0
-    n = len(codes)
-    codes = (np.array(codes, dtype=np.uint8).reshape(n, net.n_neurons) if n else
-             np.zeros((0, net.n_neurons), np.uint8))
-    pts = prep.to_domain(np.array(pts, dtype=np.float64).reshape(n, domain.dim))
-    radii = np.array(radii, dtype=np.float64) * prep.scale
-    stats = RegionStats(method=method, seconds=seconds, n_lps=n_lps, n_regions=n,
-                        n_retries=n_retries, n_failed=n_failed, extra=extra)
-    rs = RegionSet(net, domain, codes, pts, radii, stats=stats, tolerances=tol)
-    if progress:
-        import sys
-
-        print(f"polyregion: {rs.stats}", file=sys.stderr)
-    if not complete or (max_regions is not None and n > max_regions):
-        raise BudgetExceededError(
-            f"Enumeration stopped after {n} regions: `max_regions`={max_regions} was hit.",
-            partial=rs,
-        )
-    return rs
+    return codes, pts, radii, n_lps, n_retries, n_failed, extra, complete
