@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+import polyregion as pr
+from oracles import he_net
+from polyregion.errors import FileFormatError, InvalidInputError
+
+
+@pytest.fixture(scope="module")
+def quadrants():
+    # lines x = 0, y = 0 and a redundant-for-some-cells line x = 0.5
+    W = [np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), np.ones((1, 3))]
+    net = pr.Network.from_arrays(W, [np.array([0.0, 0.0, -0.5]), np.zeros(1)])
+    return pr.enumerate_regions(net, pr.Box.cube(2))
+
+
+def test_halfspaces_irredundant_hand_checked(quadrants):
+    rs = quadrants
+    assert len(rs) == 6
+    i = rs.locate([-0.5, -0.5])
+    A, b = rs.halfspaces(i)
+    # quadrant x<0, y<0 of the box: facets x<=0, y<=0, x>=-1, y>=-1 (x<=0.5 is redundant)
+    rows = {tuple(np.round(np.append(a, c), 12)) for a, c in zip(A, b)}
+    assert rows == {(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (-1.0, 0.0, 1.0), (0.0, -1.0, 1.0)}
+    A, b, labels = rs.halfspaces(i, with_labels=True)
+    assert sorted(l for grp in labels for l in grp if l[0] >= 0) == [(0, 0, 0), (0, 1, 0)]
+
+
+def test_halfspaces_contain_point_and_match_sampling(rng):
+    net = he_net([6, 5], 3, seed=3)
+    rs = pr.enumerate_regions(net, pr.Box.cube(3))
+    X = rng.uniform(-1, 1, size=(3000, 3))
+    idx = rs.locate(X)
+    assert np.all(idx >= 0)
+    for i in rng.choice(len(rs), size=8, replace=False):
+        A, b = rs.halfspaces(int(i))
+        assert np.all(A @ rs.points[i] < b)
+        inside = np.all(X @ A.T <= b + 1e-12, axis=1)
+        # points inside the H-representation are exactly the points located in region i
+        assert np.array_equal(inside, idx == i)
+
+
+def test_affine_map_matches_forward(rng):
+    net = he_net([5, 5], 2, seed=1)
+    rs = pr.enumerate_regions(net, pr.Box.cube(2))
+    for i in range(len(rs)):
+        M, c = rs.affine_map(i)
+        np.testing.assert_allclose(M @ rs.points[i] + c, net.forward(rs.points[i][None])[0],
+                                   atol=1e-10)
+
+
+def test_locate_outside_and_errors(quadrants):
+    assert quadrants.locate([5.0, 0.0]) == -1
+    out = quadrants.locate(np.array([[0.1, 0.1], [9.0, 9.0]]))
+    assert out.tolist()[1] == -1 and out[0] >= 0
+    with pytest.raises(InvalidInputError, match="columns"):
+        quadrants.locate(np.zeros((2, 3)))
+    with pytest.raises(InvalidInputError, match="out of range"):
+        quadrants.halfspaces(100)
+
+
+def test_save_load_roundtrip(tmp_path, rng):
+    net = he_net([6, 4], 4, seed=2)
+    sl = pr.Slice(rng.normal(size=4), rng.normal(size=(2, 4)), pr.Box.cube(2))
+    rs = pr.enumerate_regions(net, sl)
+    rs.save(tmp_path / "r.npz")
+    back = pr.RegionSet.load(tmp_path / "r.npz")
+    assert back == rs
+    np.testing.assert_array_equal(back.points, rs.points)
+    np.testing.assert_array_equal(back.radii, rs.radii)
+    assert back.net == net and back.stats.n_lps == rs.stats.n_lps
+    assert back.locate(rs.points[3]) == 3
+    net.save(tmp_path / "n.npz")
+    with pytest.raises(FileFormatError, match="RegionSet"):
+        pr.RegionSet.load(tmp_path / "n.npz")
+
+
+def test_canonical_order_and_equality():
+    net = he_net([8], 2, seed=4)
+    a = pr.enumerate_regions(net, pr.Box.cube(2), method="lp")
+    b = pr.enumerate_regions(net, pr.Box.cube(2), method="scipy")
+    assert a == b
+    keys = [tuple(c) for c in a.codes]
+    assert keys == sorted(keys)
+    assert "RegionSet(n_regions=" in repr(a) and "n_lps" in repr(a.stats)
