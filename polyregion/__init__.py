@@ -12,7 +12,7 @@ True
 from . import config, errors
 from .config import Tolerances
 from .domain import Box, Polytope, Slice, Space
-from .enumerate import enumerate_regions
+from .enumerate import enumerate_regions, iter_regions
 from .errors import (
     BudgetExceededError,
     FileFormatError,
@@ -24,13 +24,33 @@ from .errors import (
 )
 from .network import Activation, Network, load
 from .regions import RegionSet, RegionStats
+from .sampling import estimate_count, verify
+from .certify import Certificate, certify
 from . import bn  # noqa: E402  (after Network: bn imports it)
+from . import plot  # noqa: E402  (matplotlib is imported lazily inside)
+from . import graph  # noqa: E402  (networkx is imported lazily inside)
+
+
+def from_torch(module, batch=None, **kwargs):
+    """Convert a PyTorch module to a :class:`Network` (see :func:`polyregion.io.torch.from_torch`)."""
+    from .io.torch import from_torch as _from_torch
+
+    return _from_torch(module, batch=batch, **kwargs)
+
+
+def from_onnx(path, **kwargs):
+    """Convert an ONNX model file to a :class:`Network` (see :func:`polyregion.io.onnx.from_onnx`)."""
+    from .io.onnx import from_onnx as _from_onnx
+
+    return _from_onnx(path, **kwargs)
+
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Network", "Activation", "load", "Box", "Polytope", "Space", "Slice",
-    "enumerate_regions", "RegionSet", "RegionStats", "Tolerances", "config", "errors", "bn",
+    "enumerate_regions", "iter_regions", "RegionSet", "RegionStats", "Tolerances", "config", "errors", "bn",
+    "plot", "graph", "from_torch", "from_onnx", "estimate_count", "verify", "certify", "Certificate",
     "PolyregionError", "InvalidNetworkError", "InvalidDomainError", "InvalidInputError",
     "FileFormatError", "SolverError", "BudgetExceededError",
 ]

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidInputError, InvalidNetworkError
+from .errors import InvalidInputError
 from .network import BatchNorm, Network
 
 __all__ = [
@@ -69,7 +69,9 @@ def _check_points(X, d: int, name: str, min_rows: int = 1) -> np.ndarray:
     if arr.ndim != 2 or arr.shape[1] != d:
         raise InvalidInputError(f"`{name}` must have shape (n, {d}); got {arr.shape}.")
     if arr.shape[0] < min_rows:
-        raise InvalidInputError(f"`{name}` must hold at least {min_rows} row(s); got {arr.shape[0]}.")
+        raise InvalidInputError(
+            f"`{name}` must hold at least {min_rows} row(s); got {arr.shape[0]}."
+        )
     if not np.all(np.isfinite(arr)):
         raise InvalidInputError(f"`{name}` must be finite; it holds NaN or inf.")
     return arr
@@ -90,16 +92,17 @@ def _bn_scale(bn: BatchNorm, var: np.ndarray, layer: int) -> np.ndarray:
     bad = (denom <= 0) & (bn.gamma != 0)
     if np.any(bad):
         raise InvalidInputError(
-            f"BN of layer {layer}: the batch variance is 0 for neurons {np.flatnonzero(bad).tolist()} "
-            f"and eps = {bn.eps}; variance 0 needs eps > 0 (or gamma = 0 for those neurons)."
+            f"BN of layer {layer}: the batch variance is 0 for neurons "
+            f"{np.flatnonzero(bad).tolist()} and eps = {bn.eps}; variance 0 needs eps > 0 "
+            "(or gamma = 0 for those neurons)."
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.where(bn.gamma == 0, 0.0, bn.gamma / np.sqrt(np.where(denom > 0, denom, 1.0)))
     return s
 
 
-def _push(net: Network, batch: np.ndarray):
-    """Push ``batch`` through ``net`` in training mode.
+def _push(net: Network, batch: np.ndarray, rescale: bool = True):
+    """Push ``batch`` through ``net`` in training mode (``rescale=False``: recentering only).
 
     Returns ``(layers, stats, zs)``: the folded ``(W', b')`` per layer, the per-layer
     statistics ``(mean_B(W z), var_B(W z))`` (None for layers without BN) and the inputs
@@ -119,7 +122,7 @@ def _push(net: Network, batch: np.ndarray):
             m = v.mean(axis=0)
             var = v.var(axis=0)
             var[np.ptp(v, axis=0) == 0] = 0.0  # one distinct value: exactly 0
-            s = _bn_scale(bn, var, l)
+            s = _bn_scale(bn, var, l) if rescale else bn.gamma
             Wf, bf = W * s[:, None], bn.beta - s * m
             stats.append((m, var))
         layers.append((Wf, bf))
@@ -162,7 +165,7 @@ def batch_statistics(net, batch) -> list:
     return [None if s is None else (s[0] + b, s[1]) for s, b in zip(stats, net.biases)]
 
 
-def fold(net, batch=None) -> Network:
+def fold(net, batch=None, rescale=True) -> Network:
     """Fold BN into the affine layers: eval mode, or training mode on a batch.
 
     Parameters
@@ -176,6 +179,10 @@ def fold(net, batch=None) -> Network:
         of layer ``l`` are computed on the outputs of the already-normalised layers
         ``< l``). ``gamma``, ``beta`` and ``eps`` come from ``net``; its running
         statistics are ignored.
+    rescale : bool
+        Training mode only. ``False`` keeps the recentering and drops the division by
+        ``sigma``: ``y = gamma * (u - mu) + beta`` (the "recentering" component of BN
+        studied on its own in :func:`depth_geometry`).
 
     Returns
     -------
@@ -212,7 +219,7 @@ def fold(net, batch=None) -> Network:
                 _bn_scale(bn, bn.var, l)
         return net.fold_bn()
     batch = _check_points(batch, net.input_dim, "batch")
-    layers, _, _ = _push(net, batch)
+    layers, _, _ = _push(net, batch, bool(rescale))
     return Network([W for W, _ in layers], [b for _, b in layers], list(net.activations))
 
 
@@ -701,6 +708,8 @@ class DepthGeometry:
         Index of the odd point: the smallest mean cosine to the other points.
     cluster_cosine : ndarray (n_hidden,)
         Smallest cosine between two points of the cluster (all points but the odd one).
+    cluster_mean_cosine : ndarray (n_hidden,)
+        Mean cosine over the pairs of distinct cluster points.
     odd_cosine : ndarray (n_hidden,)
         Cosine between the odd point and the cluster's mean.
     spread_ratio : ndarray (n_hidden,)
@@ -713,6 +722,7 @@ class DepthGeometry:
     cosines: list
     odd: np.ndarray
     cluster_cosine: np.ndarray
+    cluster_mean_cosine: np.ndarray
     odd_cosine: np.ndarray
     spread_ratio: np.ndarray
     norm_ratio: np.ndarray
@@ -728,7 +738,7 @@ def _cos(Z):
     return C
 
 
-def depth_geometry(net, batch) -> DepthGeometry:
+def depth_geometry(net, batch, rescale=True) -> DepthGeometry:
     """Cluster / odd-point geometry of a batch through the hidden layers.
 
     Parameters
@@ -736,6 +746,9 @@ def depth_geometry(net, batch) -> DepthGeometry:
     net : Network
         Typically random weights with BN on every hidden layer (:func:`with_bn`).
     batch : array_like (n, input_dim), n >= 3
+    rescale : bool
+        ``False``: the BN layers only recentre (no division by the batch std), see
+        :func:`fold`.
 
     Returns
     -------
@@ -755,9 +768,9 @@ def depth_geometry(net, batch) -> DepthGeometry:
     """
     net = _check_net(net)
     batch = _check_points(batch, net.input_dim, "batch", min_rows=3)
-    _, _, zs = _push(net, batch)
+    _, _, zs = _push(net, batch, bool(rescale))
     n = batch.shape[0]
-    cos, odd, cc, oc, sr, nr = [], [], [], [], [], []
+    cos, odd, cc, cm, oc, sr, nr = [], [], [], [], [], [], []
     for Z in zs[1:]:
         C = _cos(Z)
         cos.append(C)
@@ -765,7 +778,9 @@ def depth_geometry(net, batch) -> DepthGeometry:
         i = int(np.argmin(mean_cos))
         rest = np.delete(np.arange(n), i)
         R = Z[rest]
-        cc.append(float(C[np.ix_(rest, rest)].min()))
+        Cr = C[np.ix_(rest, rest)]
+        cc.append(float(Cr.min()))
+        cm.append(float((Cr.sum() - np.trace(Cr)) / ((n - 1) * (n - 2))) if n > 2 else 1.0)
         m = R.mean(axis=0)
         oc.append(float(_cos(np.vstack([Z[i], m]))[0, 1]))
         diam = max(float(np.linalg.norm(R[:, None, :] - R[None, :, :], axis=2).max()), 0.0)
@@ -775,5 +790,6 @@ def depth_geometry(net, batch) -> DepthGeometry:
         nr.append(float(np.linalg.norm(Z[i])) / rn if rn > 0 else np.inf)
         odd.append(i)
     return DepthGeometry(cosines=cos, odd=np.array(odd), cluster_cosine=np.array(cc),
+                         cluster_mean_cosine=np.array(cm),
                          odd_cosine=np.array(oc), spread_ratio=np.array(sr),
                          norm_ratio=np.array(nr))

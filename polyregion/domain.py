@@ -23,8 +23,9 @@ def _vec(x, name, err=InvalidDomainError):
         arr = np.asarray(x)
     except Exception as exc:
         raise err(f"`{name}` could not be read as an array: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise err(f"`{name}` must be numeric; got dtype {arr.dtype}.")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating)
+                                   or np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
+        raise err(f"`{name}` must be a real numeric array; got dtype {arr.dtype}.")
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise err(f"`{name}` must be finite; got {arr}.")
@@ -112,16 +113,25 @@ class Box(Domain):
                 "The `hi` bound of Box must be greater than `lo` in every coordinate; got "
                 f"lo={lo.tolist()}, hi={hi.tolist()}."
             )
+        with np.errstate(over="ignore"):
+            extent = float(np.linalg.norm((hi - lo) / 2.0))
+        if not np.isfinite(extent):
+            raise InvalidDomainError(
+                "The extent `hi - lo` of Box must be finite in floating point (below about "
+                f"1e308); got lo={lo.tolist()}, hi={hi.tolist()}."
+            )
         self.lo, self.hi = lo, hi
         self.dim = lo.size
 
     @classmethod
     def cube(cls, d: int, radius: float = 1.0, center=None) -> "Box":
         """The cube ``center + [-radius, radius]^d``."""
-        if not isinstance(d, (int, np.integer)) or d < 1:
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 1:
             raise InvalidDomainError(f"`d` must be a positive int; got {d!r}.")
-        if not np.isfinite(radius) or radius <= 0:
-            raise InvalidDomainError(f"`radius` must be finite and > 0; got {radius!r}.")
+        if isinstance(radius, (bool, str, bytes)) or not isinstance(
+                radius, (int, float, np.integer, np.floating)) or not np.isfinite(radius) \
+                or radius <= 0:
+            raise InvalidDomainError(f"`radius` must be a finite number > 0; got {radius!r}.")
         c = np.zeros(d) if center is None else _vec(center, "center")
         if c.shape != (d,):
             raise InvalidDomainError(f"`center` must have shape ({d},); got {c.shape}.")
@@ -325,6 +335,7 @@ class Slice(Domain):
             )
         self.origin, self.directions, self.inner = origin, D, inner
         self.dim = k
+        self.anchors = None  # set by Slice.through: the t of the points it passes through
 
     @classmethod
     def through(cls, x0, x1, x2, margin: float = 0.2, orthonormal: bool = True) -> "Slice":

@@ -51,9 +51,19 @@ class Activation:
         t = np.asarray(self.breakpoints, float)
         s = np.asarray(self.slopes, float)
         c = np.asarray(self.intercepts, float)
-        if t.ndim != 1 or len(t) < 1 or np.any(np.diff(t) <= 0):
+        if t.ndim != 1 or len(t) < 1 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
             raise InvalidNetworkError(
-                f"Activation {self.name!r}: breakpoints must be sorted and distinct; got {t}."
+                f"Activation {self.name!r}: breakpoints must be finite, sorted and distinct; "
+                f"got {t}."
+            )
+        if len(t) + 1 > 255:
+            raise InvalidNetworkError(
+                f"Activation {self.name!r}: at most 254 breakpoints (codes are uint8); got "
+                f"{len(t)}."
+            )
+        if not (np.all(np.isfinite(s)) and np.all(np.isfinite(c))):
+            raise InvalidNetworkError(
+                f"Activation {self.name!r}: slopes and intercepts must be finite."
             )
         if len(s) != len(t) + 1 or len(c) != len(t) + 1:
             raise InvalidNetworkError(
@@ -164,9 +174,13 @@ def _check_bn(bn, width: int, layer: int) -> BatchNorm:
     defaults = dict(gamma=1.0, beta=0.0, mean=0.0, var=1.0)
     for key, dflt in defaults.items():
         v = bn.get(key, dflt)
-        v = np.broadcast_to(_as_float_array(np.asarray(v, float) if np.ndim(v) == 0 else v,
-                                            f"bn[{layer}]['{key}']", np.ndim(v)), (width,))
-        out[key] = np.array(v, dtype=np.float64)
+        arr = _as_float_array(v, f"bn[{layer}]['{key}']", np.ndim(v))
+        if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != width):
+            raise InvalidNetworkError(
+                f"`bn[{layer}]['{key}']` must be a number or have shape ({width},) (the "
+                f"width of layer {layer}); got shape {arr.shape}."
+            )
+        out[key] = np.array(np.broadcast_to(arr, (width,)), dtype=np.float64)
     eps = bn.get("eps", 1e-5)
     try:
         eps = float(eps)
@@ -409,6 +423,11 @@ class Network:
             raise InvalidInputError(
                 f"`code` must have {self.n_neurons} entries; got {code.shape[0]}."
             )
+        if code.size and (code.dtype.kind not in "iub" or np.any(code < 0)):
+            raise InvalidInputError(
+                f"`code` must hold non-negative integer piece indices; got dtype {code.dtype} "
+                f"with values {np.unique(code)[:5].tolist()}."
+            )
         M = np.eye(self.input_dim)
         c = np.zeros(self.input_dim)
         off = 0
@@ -475,6 +494,16 @@ class Network:
         np.savez(path, **arrays)
 
 
+def _scalar(arr, kind, path, name):
+    """One number stored in an npz array, or FileFormatError."""
+    a = np.asarray(arr)
+    if a.size != 1 or a.dtype.kind not in ("iuf" if kind is float else "iu"):
+        raise FileFormatError(
+            f"{path!r}: `{name}` must hold one {'number' if kind is float else 'integer'}; "
+            f"got dtype {a.dtype}, shape {a.shape}.")
+    return kind(a.ravel()[0])
+
+
 def load(path) -> Network:
     """Read a network from an npz file.
 
@@ -497,7 +526,11 @@ def load(path) -> Network:
     >>> pr.load(path) == net
     True
     """
-    path = os.fspath(path)
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise InvalidInputError(
+            f"`path` must be a str or os.PathLike; got {type(path).__name__}.") from None
     if not os.path.exists(path):
         raise FileFormatError(f"No network file at {path!r}.")
     try:
@@ -510,7 +543,7 @@ def load(path) -> Network:
     except Exception as exc:
         raise FileFormatError(f"{path!r} is not a readable npz file: {exc}") from None
     if "format_version" in data:
-        v = int(np.asarray(data["format_version"]).ravel()[0])
+        v = _scalar(data["format_version"], int, path, "format_version")
         if v > FORMAT_VERSION:
             raise FileFormatError(
                 f"{path!r} has format_version {v}, newer than this polyregion understands "
@@ -530,7 +563,7 @@ def load(path) -> Network:
         if f"bn{l}_gamma" in data:
             try:
                 bns.append({k: data[f"bn{l}_{k}"] for k in ("gamma", "beta", "mean", "var")}
-                           | {"eps": float(np.asarray(data[f"bn{l}_eps"]).ravel()[0])})
+                           | {"eps": _scalar(data[f"bn{l}_eps"], float, path, f"bn{l}_eps")})
             except KeyError as exc:
                 raise FileFormatError(f"{path!r}: incomplete BN arrays of layer {l}: {exc}") from None
         else:

@@ -134,6 +134,32 @@ def irredundant(A, b, tol, labels=None):
     return A[reps], b[reps], groups
 
 
+def _check_loaded(net, domain, data):
+    """The ``codes, points, radii`` arrays of a RegionSet file, checked against its net."""
+    codes, points, radii = data["codes"], data["points"], data["radii"]
+    n = codes.shape[0] if codes.ndim == 2 else -1
+    if codes.ndim != 2 or codes.dtype.kind not in "iu" or codes.shape[1] != net.n_neurons:
+        raise FileFormatError(
+            f"`codes` must be an integer array of shape (n, {net.n_neurons}); got dtype "
+            f"{codes.dtype}, shape {codes.shape}.")
+    if points.shape != (n, domain.dim) or points.dtype.kind != "f" \
+            or not np.all(np.isfinite(points)):
+        raise FileFormatError(
+            f"`points` must be a finite float array of shape ({n}, {domain.dim}); got dtype "
+            f"{points.dtype}, shape {points.shape}.")
+    if radii.shape != (n,) or radii.dtype.kind != "f" or np.any(~(radii >= 0)):
+        raise FileFormatError(
+            f"`radii` must be a float array of shape ({n},) with values >= 0.")
+    off = 0
+    for l, act in enumerate(net.activations):
+        w = net.widths[l]
+        if n and (codes[:, off:off + w].min() < 0 or codes[:, off:off + w].max() >= act.n_pieces):
+            raise FileFormatError(
+                f"`codes` of layer {l} must be piece indices in [0, {act.n_pieces}).")
+        off += w
+    return codes.astype(np.uint8), points.astype(np.float64), radii.astype(np.float64)
+
+
 class RegionSet:
     """The linear regions of a network inside a domain.
 
@@ -256,18 +282,102 @@ class RegionSet:
 
         ``x`` of shape (dim,) returns an int; shape (n, dim) an int array.
         """
-        X = np.asarray(x, dtype=np.float64)
+        try:
+            X = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"`x` must be a real numeric array: {exc}") from None
         single = X.ndim == 1
         X = np.atleast_2d(X)
         if X.shape[1] != self.dim:
             raise InvalidInputError(f"`x` must have {self.dim} columns; got shape {X.shape}.")
-        if self._index is None:
-            self._index = {c.tobytes(): i for i, c in enumerate(self.codes)}
         codes = self.enum_net.codes(X)
-        inside = self.domain.contains(X) if hasattr(self.domain, "contains") else np.ones(len(X), bool)
-        out = np.array([self._index.get(c.tobytes(), -1) if ok else -1
-                        for c, ok in zip(codes, inside)], dtype=np.int64)
+        inside = self.domain.contains(X)
+        out = self.index_of_codes(codes)
+        out[~inside] = -1
         return int(out[0]) if single else out
+
+    def index_of_codes(self, codes):
+        """Index of each code (rows of ``codes``) in ``self.codes``, or -1: vectorised
+        binary search on the lexicographically sorted codes."""
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)
+        n_neur = self.codes.shape[1]
+        if codes.ndim != 2 or codes.shape[1] != n_neur:
+            raise InvalidInputError(f"`codes` must have shape (n, {n_neur}); got {codes.shape}.")
+        if self._index is None:
+            own = np.ascontiguousarray(self.codes)
+            keys = own.view(np.dtype((np.void, max(n_neur, 1)))).ravel() if n_neur else \
+                np.zeros(len(own), dtype="V1")
+            order = np.argsort(keys, kind="stable")
+            self._index = (keys[order], order)
+        keys, order = self._index
+        if len(keys) == 0:
+            return np.full(len(codes), -1, np.int64)
+        q = codes.view(np.dtype((np.void, n_neur))).ravel() if n_neur else \
+            np.zeros(len(codes), dtype="V1")
+        pos = np.clip(np.searchsorted(keys, q), 0, len(keys) - 1)
+        return np.where(keys[pos] == q, order[pos], -1).astype(np.int64)
+
+    def volumes(self):
+        """Exact volume of each region (``inf`` if unbounded; ``t``-space for a Slice).
+
+        Cached; see :func:`polyregion.sampling.region_volumes`.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+        >>> pr.enumerate_regions(net, pr.Box.cube(2)).volumes()
+        array([1., 1., 1., 1.])
+        """
+        from .sampling import region_volumes
+
+        return region_volumes(self)
+
+    def certify(self):
+        """Prove each region genuine in exact arithmetic; see :func:`polyregion.certify`."""
+        from .certify import certify
+
+        return certify(self)
+
+    def verify(self, n=10**6, seed=0, **kwargs):
+        """Check the regions against ``n`` uniform samples; see :func:`polyregion.verify`."""
+        from .sampling import verify
+
+        return verify(self, n=n, seed=seed, **kwargs)
+
+    # ------------------------------------------------------------------ adjacency
+    def adjacency(self):
+        """Region adjacency graph (networkx); see :func:`polyregion.graph.adjacency`."""
+        from .graph import adjacency
+
+        return adjacency(self)
+
+    def facets(self, i):
+        """Irredundant, labelled facets of region ``i``; see :func:`polyregion.graph.facets`."""
+        from .graph import facets
+
+        return facets(self, i)
+
+    def vertices(self, i):
+        """Vertices of region ``i`` (2-D: counter-clockwise); see
+        :func:`polyregion.graph.vertices`."""
+        from .graph import vertices
+
+        return vertices(self, i)
+
+    def linear_regions(self, rtol=1e-9):
+        """Merge adjacent regions with equal affine maps; see
+        :func:`polyregion.graph.linear_regions`."""
+        from .graph import linear_regions
+
+        return linear_regions(self, rtol=rtol)
+
+    def decision_regions(self):
+        """The decision boundary ``{f = 0}`` region by region; see
+        :func:`polyregion.graph.decision_regions`."""
+        from .graph import decision_regions
+
+        return decision_regions(self)
 
     # ------------------------------------------------------------------ files
     def save(self, path):
@@ -301,11 +411,17 @@ class RegionSet:
         from .network import Network
 
         data = read_npz(path)
-        v = int(np.asarray(data.get("format_version", 0)).ravel()[0]) if "format_version" in data else 0
+        fv = np.asarray(data.get("format_version", -1))
+        v = int(fv.ravel()[0]) if fv.size == 1 and fv.dtype.kind in "iu" else None
+        if v is not None and v > REGIONS_FORMAT_VERSION:
+            raise FileFormatError(
+                f"{os.fspath(path)!r} has RegionSet format_version {v}, newer than this "
+                f"polyregion understands ({REGIONS_FORMAT_VERSION}); upgrade polyregion."
+            )
         if v != REGIONS_FORMAT_VERSION:
             raise FileFormatError(
                 f"{os.fspath(path)!r} is not a RegionSet file of format version "
-                f"{REGIONS_FORMAT_VERSION} (found {v})."
+                f"{REGIONS_FORMAT_VERSION} (found format_version {fv.tolist()!r})."
             )
         try:
             n = 0
@@ -326,7 +442,8 @@ class RegionSet:
             domain = domain_from_arrays(data)
             stats = RegionStats(**json.loads(str(data["stats"])))
             tol = Tolerances(**json.loads(str(data["tolerances"])))
-            return cls(net, domain, data["codes"], data["points"], data["radii"], stats=stats,
+            codes, points, radii = _check_loaded(net, domain, data)
+            return cls(net, domain, codes, points, radii, stats=stats,
                        tolerances=tol, sort=False)
         except FileFormatError:
             raise

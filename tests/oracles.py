@@ -151,23 +151,64 @@ def brute_force_unit(net, domain, tol=1e-9, zero_tol=1e-12):
             stack.append((A, b, l + 1, 0, code, Ws[l + 1] @ M, Ws[l + 1] @ c + bs[l + 1], []))
             continue
         bp = list(acts[l].breakpoints)
-        gmax = max(float(np.linalg.norm(G, axis=1).max()), 1e-300)
+        gmax = float(np.abs(G).max())
         a, a0 = G[j], g[j]
-        if np.linalg.norm(a) <= zero_tol * gmax:
+        if not np.abs(a).max() > zero_tol * gmax:
             q = int(np.searchsorted(bp, a0, side="right"))
             stack.append((A, b, l, j + 1, code + [q], G, g, layer_code + [q]))
             continue
+        na = float(np.linalg.norm(a / np.abs(a).max())) * np.abs(a).max()
         for q in range(len(bp) + 1):
             rows, rhs = [A], [b]
-            if q > 0:
-                rows.append(-a[None])
-                rhs.append([a0 - bp[q - 1]])
+            if q > 0:  # unit rows keep HiGHS' absolute tolerances meaningful
+                rows.append(-a[None] / na)
+                rhs.append([(a0 - bp[q - 1]) / na])
             if q < len(bp):
-                rows.append(a[None])
-                rhs.append([bp[q] - a0])
+                rows.append(a[None] / na)
+                rhs.append([(bp[q] - a0) / na])
             A2 = np.vstack(rows).reshape(-1, d)
             b2 = np.concatenate([np.atleast_1d(x) for x in rhs])
-            r, _ = _cheb(A2, b2)
+            r = _cheb_tight(A2, b2)
             if r > tol:
                 stack.append((A2, b2, l, j + 1, code + [q], G, g, layer_code + [q]))
     return sorted(results)
+
+
+def _cheb_tight(A, b):
+    """Chebyshev radius of {A x <= b} (unit rows), capped at 10, verified at the returned
+    centre (HiGHS at its tightest tolerances; the radius is recomputed from the point)."""
+    k = A.shape[1]
+    if A.shape[0] == 0:
+        return np.inf
+    c = np.zeros(k + 1)
+    c[-1] = -1
+    res = linprog(c, A_ub=np.hstack([A, np.linalg.norm(A, axis=1)[:, None]]), b_ub=b,
+                  bounds=[(None, None)] * k + [(None, 10.0)], method="highs",
+                  options={"primal_feasibility_tolerance": 1e-10,
+                           "dual_feasibility_tolerance": 1e-10})
+    if res.status != 0:
+        return -np.inf
+    x = res.x[:k]
+    return float(min(10.0, np.min((b - A @ x) / np.linalg.norm(A, axis=1))))
+
+
+def exact_codes(net, X):
+    """Activation codes of the rows of X in exact rational arithmetic (fractions), from
+    the float64 values of the BN-free network and the points. Slow: for a few points."""
+    from fractions import Fraction
+
+    codes = []
+    for x in np.atleast_2d(np.asarray(X, float)):
+        z = [Fraction(float(v)) for v in x]
+        code = []
+        for l in range(net.n_layers - 1):
+            W, b, act = net.weights[l], net.biases[l], net.activations[l]
+            u = [sum((Fraction(float(w)) * zi for w, zi in zip(W[j], z)), Fraction(0))
+                 + Fraction(float(b[j])) for j in range(W.shape[0])]
+            t = [Fraction(float(v)) for v in act.breakpoints]
+            q = [sum(1 for tv in t if tv <= uj) for uj in u]
+            code += q
+            z = [Fraction(float(act.slopes[qj])) * uj + Fraction(float(act.intercepts[qj]))
+                 for qj, uj in zip(q, u)]
+        codes.append(tuple(code))
+    return codes

@@ -37,11 +37,13 @@ def check_region_invariants(net, rs, rng, n_samples=2000):
 
 def test_acceptance_2d_16x16(rng):
     net = he_net([16, 16], 2, seed=0)
-    rs = pr.enumerate_regions(net, pr.Box.cube(2))
+    rs = pr.enumerate_regions(net, pr.Box.cube(2))  # auto: the planar path in 2-D
+    lp = pr.enumerate_regions(net, pr.Box.cube(2), method="lp")
     ref = pr.enumerate_regions(net, pr.Box.cube(2), method="scipy")
-    assert rs == ref and len(rs) > 100
+    assert rs == ref and lp == ref and len(rs) > 100
     assert codes_of(rs) == brute_force_net(net, pr.Box.cube(2), tol=1e-9)
-    assert rs.stats.n_lps > 0 and rs.stats.seconds > 0 and rs.stats.method in ("lp", "planar")
+    assert rs.stats.method == "planar" and rs.stats.seconds > 0
+    assert lp.stats.n_lps > 0 and lp.stats.seconds > 0 and lp.stats.lps_per_region > 0
     assert ref.stats.n_lps > 0
     check_region_invariants(net, rs, rng, n_samples=20000)
 

@@ -15,11 +15,19 @@ Deciding how a hyperplane ``{a.x = beta}`` meets a cell, cheapest test first:
    is added, so it is always a valid outer bound (no LP ever shrinks it).
 2. **Pool.** If pool points lie farther than ``tol`` on both sides, both sides hold a
    ball of radius ``> tol``: the hyperplane cuts the cell, no LP.
-3. **LP.** Otherwise one Chebyshev LP (:mod:`._kernels_lp`) on the side without a pool
-   point, warm-started from the cell's basis, in decision mode (it stops as soon as its
-   dual bound shows the side is thinner than ``tol``). A non-empty side's LP centre joins
-   the pool. Only when every pool point lies within ``tol`` of the hyperplane are both
-   sides solved.
+3. **Vertex LP.** Otherwise, with every pool point on one side, ``max c.x`` over the
+   cell toward the other side, by the primal simplex of :mod:`._kernels_lp` started from
+   the best known vertex of the cell (vertices found this way are kept, and a piece
+   inherits its parent's vertices on its side). Often the start vertex is already optimal
+   and its dual certificate is checked in O(k^2). If the maximum stays within ``tol/2``
+   of the hyperplane, the far side lies in a slab of width ``tol/2``: no cut. If a vertex
+   lies beyond it, the convex hull of that vertex and a pool ball holds a certified ball
+   on the far side (the "cone" test), which joins the pool: a cut, without any
+   Chebyshev LP.
+4. **Chebyshev LP.** Only when the above cannot certify the answer (thin or degenerate
+   sides, unbounded cells, or every pool point within ``tol`` of the hyperplane): the
+   Chebyshev LP of the side, warm-started from the cell's basis, in decision mode (it
+   stops as soon as its dual bound shows the side is thinner than ``tol``).
 
 A side is a region when its Chebyshev radius exceeds ``tol``, exactly as in the reference
 path; the tests above only skip LPs whose answer they already know.
@@ -30,8 +38,10 @@ pieces, so the subdivision of the cell within the layer only visits the hyperpla
 cut it, and the LP centres found on the way seed the pool (they usually prove later splits
 of the pieces for free).
 
-Cost: at most one LP per (cell at layer entry, hyperplane of the layer) the box and pool
-leave open, plus one per split of a piece the pool cannot prove.
+Cost: at most one LP (usually a short vertex LP) per (cell at layer entry, hyperplane of
+the layer) that the box and pool leave open, plus one per split of a piece that the pool
+and the known vertices cannot prove. Memory: the stack holds one path of pieces per
+layer, each with O(m k) rows and small point/vertex pools; results are O(regions).
 """
 
 from __future__ import annotations
@@ -39,17 +49,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels_lp import LP_OPTIMAL, LP_STOPPED, cheb_lp, cold_basis
+from ._kernels_lp import (LP_OPTIMAL, LP_STOPPED, VX_OPTIMAL, cheb_lp, cold_basis,
+                          vertex_from_point, vertex_max)
 
 # stats layout (returned to the driver)
-ST_LPS = 0  # Chebyshev LPs solved
+ST_LPS = 0  # LPs solved: Chebyshev LPs plus vertex LPs (ST_VLPS)
 ST_RETRIES = 1  # cold restarts after an inconsistent warm-started answer
 ST_FAILED = 2  # LPs that failed (iteration cap / numerical trouble)
 ST_BOX = 3  # decisions made by the outer box (no LP)
 ST_POOL = 4  # splits proved by two pool points (no LP)
 ST_ENTRY_LPS = 5  # LPs spent on layer-entry candidate pruning
-ST_EMPTY = 6  # LPs that found the side empty (hyperplane does not cut)
-N_STATS = 7
+ST_EMPTY = 6  # Chebyshev LPs that found the side empty (hyperplane does not cut)
+ST_VLPS = 7  # vertex LPs that pivoted at least once or started from a pool point
+ST_VCHECKS = 8  # vertex LPs whose start vertex was already optimal (a certificate check)
+ST_PIVOTS = 9  # pivots of the vertex LPs
+ST_CONE = 10  # cuts proved by a vertex and a pool ball (no Chebyshev LP)
+ST_VERTEX_NO_CUT = 11  # no-cut decisions certified by a vertex LP
+N_STATS = 12
+MAX_VERTICES = 48  # vertices kept per cell
 
 BELOW = 0  # the cell lies (up to a sliver thinner than tol) in a.x <= beta
 ABOVE = 1
@@ -169,22 +186,140 @@ def _side(A, b, m, basis, a_new, b_new, tol, piv_tol, opt_tol, max_iter, stats):
 
 
 @njit(cache=True)
-def _decide(A, b, basis, P, R, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter, stats):
+def _cone(P, R, v, viol, c, gamma, tol):
+    """A ball on the side ``{c.x > gamma}`` inside conv(v, pool balls).
+
+    ``v`` is a point of the closed cell (violating no row by more than ``viol``) with
+    ``c.v > gamma``; every pool ball lies in the cell on the side ``c.x < gamma``. For a
+    pool ball ``B(p, rho)`` at distance ``dp`` and ``delta = c.v - gamma``, the point
+    ``x = (1 - lam) v + lam p`` with ``lam = delta / (rho + delta + dp)`` carries the ball
+    of radius ``lam * rho`` (minus ``viol``) in the cell, on the far side of the
+    hyperplane. Returns the best ``(x, radius)`` over the pool.
+    """
+    k = c.shape[0]
+    delta = -gamma
+    for t in range(k):
+        delta += c[t] * v[t]
+    best = -np.inf
+    ib = -1
+    lam_b = 0.0
+    for i in range(P.shape[0]):
+        dp = gamma
+        for t in range(k):
+            dp -= c[t] * P[i, t]
+        if dp <= tol:
+            continue
+        lam = delta / (R[i] + delta + dp)
+        rad = lam * R[i] - viol
+        if rad > best:
+            best = rad
+            ib = i
+            lam_b = lam
+    x = np.empty(k)
+    if ib < 0:
+        return x, -np.inf
+    for t in range(k):
+        x[t] = (1.0 - lam_b) * v[t] + lam_b * P[ib, t]
+    return x, best
+
+
+@njit(cache=True)
+def _violation(A, b, v):
+    worst = 0.0
+    for j in range(A.shape[0]):
+        s = -b[j]
+        for t in range(A.shape[1]):
+            s += A[j, t] * v[t]
+        if s > worst:
+            worst = s
+    return worst
+
+
+@njit(cache=True)
+def _probe(A, b, basis, P, R, VX, VB, c, gamma, tol, piv_tol, opt_tol, max_iter, stats):
+    """Is the side ``{c.x >= gamma}`` (which holds no pool point) a region?
+
+    Returns ``(nonempty, x, r, bas, got_bas, v, vb, got_v)``: a point with certified
+    radius when non-empty, a new simplex basis (``got_bas``) and a new vertex of the cell
+    (``got_v``) to remember.
+    """
+    k = c.shape[0]
+    m = A.shape[0]
+    nv = VX.shape[0]
+    noB = np.zeros(k, np.int64)
+    nox = np.zeros(k)
+    B0 = noB
+    if nv > 0:
+        ib = 0
+        best = -np.inf
+        for i in range(nv):
+            s = 0.0
+            for t in range(k):
+                s += c[t] * VX[i, t]
+            if s > best:
+                best = s
+                ib = i
+        if best > gamma + tol:
+            x, r = _cone(P, R, VX[ib], _violation(A, b, VX[ib]), c, gamma, tol)
+            if r > 2.0 * tol:
+                stats[ST_CONE] += 1
+                return True, x, r, basis, False, nox, noB, False
+        B0 = VB[ib].copy()
+        ok = True
+    else:
+        ip = 0
+        for i in range(1, R.shape[0]):
+            if R[i] > R[ip]:
+                ip = i
+        ok, _x0, B0 = vertex_from_point(A, b, m, P[ip], c, piv_tol)
+    if ok:
+        st, val, bound, v, vb, npiv = vertex_max(A, b, m, c, B0, opt_tol, piv_tol, max_iter)
+        if st == VX_OPTIMAL:
+            got_v = npiv > 0 or nv == 0
+            if got_v:
+                stats[ST_VLPS] += 1
+                stats[ST_LPS] += 1
+            else:
+                stats[ST_VCHECKS] += 1
+            stats[ST_PIVOTS] += npiv
+            if bound + k * opt_tol <= gamma + 0.5 * tol and val <= gamma + 0.5 * tol:
+                stats[ST_VERTEX_NO_CUT] += 1
+                return False, nox, 0.0, basis, False, v, vb, got_v
+            if val > gamma + tol:
+                x, r = _cone(P, R, v, _violation(A, b, v), c, gamma, tol)
+                if r > 2.0 * tol:
+                    stats[ST_CONE] += 1
+                    return True, x, r, basis, False, v, vb, got_v
+            ne, x, r, bas = _side(A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol,
+                                  max_iter, stats)
+            return ne, x, r, bas, True, v, vb, got_v
+    ne, x, r, bas = _side(A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol, max_iter,
+                          stats)
+    return ne, x, r, bas, True, nox, noB, False
+
+
+@njit(cache=True)
+def _decide(A, b, basis, P, R, VX, VB, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter,
+            stats):
     """How does {a.x = beta} meet the cell?
 
-    Returns ``(outcome, xb, rb, basb, got_b, xa, ra, basa, got_a)``: outcome BELOW, ABOVE
-    or CUT; ``x*``/``r*``/``bas*`` the LP centre, certified radius and basis of a side
-    whose LP was solved and found non-empty (``got_*``).
+    Returns ``(outcome, xb, rb, basb, got_b, xa, ra, basa, got_a, v, vb, got_v)``:
+    outcome BELOW, ABOVE or CUT; ``x*``/``r*`` a new pool point of a side found non-empty
+    (``got_*``) and ``bas*`` the basis to warm-start that side from; ``v``/``vb`` a new
+    vertex of the cell (``got_v``).
     """
     k = a.shape[0]
     m = A.shape[0]
     empty = np.zeros(k)
+    noB = np.zeros(k, np.int64)
     if _box_max(a, lo, hi) <= beta:
         stats[ST_BOX] += 1
-        return BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False
+        return (BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False, empty, noB,
+                False)
     if _box_min(a, lo, hi) >= beta:
         stats[ST_BOX] += 1
-        return ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False
+        return (ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False, empty, noB,
+                False)
     has_a = False
     has_b = False
     for i in range(P.shape[0]):
@@ -197,31 +332,32 @@ def _decide(A, b, basis, P, R, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter,
             has_b = True
     if has_a and has_b:
         stats[ST_POOL] += 1
-        return CUT, empty, 0.0, basis, False, empty, 0.0, basis, False
+        return (CUT, empty, 0.0, basis, False, empty, 0.0, basis, False, empty, noB,
+                False)
     if has_b:
-        ne, x, r, bas = _side(A, b, m, basis, -a, -beta, tol, piv_tol, opt_tol, max_iter,
-                              stats)
+        ne, x, r, bas, gbas, v, vb, gv = _probe(A, b, basis, P, R, VX, VB, a, beta, tol,
+                                                piv_tol, opt_tol, max_iter, stats)
         if ne:
-            return CUT, empty, 0.0, basis, False, x, r, bas, True
-        return BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False
+            return CUT, empty, 0.0, basis, False, x, r, bas, True, v, vb, gv
+        return BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False, v, vb, gv
     if has_a:
-        ne, x, r, bas = _side(A, b, m, basis, a, beta, tol, piv_tol, opt_tol, max_iter,
-                              stats)
+        ne, x, r, bas, gbas, v, vb, gv = _probe(A, b, basis, P, R, VX, VB, -a, -beta, tol,
+                                                piv_tol, opt_tol, max_iter, stats)
         if ne:
-            return CUT, x, r, bas, True, empty, 0.0, basis, False
-        return ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False
+            return CUT, x, r, bas, True, empty, 0.0, basis, False, v, vb, gv
+        return ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False, v, vb, gv
     # every pool point lies within tol of the hyperplane: solve both sides
     neb, xb, rb, basb = _side(A, b, m, basis, a, beta, tol, piv_tol, opt_tol, max_iter,
                               stats)
     nea, xa, ra, basa = _side(A, b, m, basis, -a, -beta, tol, piv_tol, opt_tol, max_iter,
                               stats)
     if neb and nea:
-        return CUT, xb, rb, basb, True, xa, ra, basa, True
+        return CUT, xb, rb, basb, True, xa, ra, basa, True, empty, noB, False
     if nea or (not neb and ra > rb):
         # above; or, as a tolerance artefact, too thin on both sides: the cell stays whole
         # on its thicker side
-        return ABOVE, empty, 0.0, basis, False, xa, ra, basa, nea
-    return BELOW, xb, rb, basb, neb, empty, 0.0, basis, False
+        return ABOVE, empty, 0.0, basis, False, xa, ra, basa, nea, empty, noB, False
+    return BELOW, xb, rb, basb, neb, empty, 0.0, basis, False, empty, noB, False
 
 
 @njit(cache=True)
@@ -234,6 +370,20 @@ def _add_point(P, R, x, r):
     P2[n] = x
     R2[n] = r
     return P2, R2
+
+
+@njit(cache=True)
+def _add_vertex(VX, VB, v, vb):
+    n, k = VX.shape
+    if n >= MAX_VERTICES:
+        return VX, VB
+    VX2 = np.empty((n + 1, k))
+    VB2 = np.empty((n + 1, k), np.int64)
+    VX2[:n] = VX
+    VB2[:n] = VB
+    VX2[n] = v
+    VB2[n] = vb
+    return VX2, VB2
 
 
 @njit(cache=True)
@@ -261,12 +411,36 @@ def _partition(P, R, a, beta, tol, sign):
 
 
 @njit(cache=True)
-def _layer_entry(A, b, basis, code, P, R, lo, hi, G, g, l, off, nb, bps, tol, zero_tol,
-                 piv_tol, opt_tol, max_iter, stats):
+def _partition_vertices(VX, VB, a, beta, sign):
+    """Vertices on the closed side ``sign`` (up to rounding): vertices of the piece."""
+    n, k = VX.shape
+    keep = np.empty(n, np.int64)
+    c = 0
+    for i in range(n):
+        s = -beta
+        for t in range(k):
+            s += a[t] * VX[i, t]
+        if sign * s >= -1e-12:
+            keep[c] = i
+            c += 1
+    VX2 = np.empty((c, k))
+    VB2 = np.empty((c, k), np.int64)
+    for i in range(c):
+        VX2[i] = VX[keep[i]]
+        VB2[i] = VB[keep[i]]
+    return VX2, VB2
+
+
+@njit(cache=True)
+def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps, tol,
+                 zero_tol, piv_tol, opt_tol, max_iter, stats):
     """Decide every hyperplane of layer ``l`` on the whole cell; set the code of the
-    neurons that do not cut it; return the cutting ones and the grown pool."""
+    neurons that do not cut it; return the cutting ones and the grown pools."""
     n_l, k = G.shape
     gmax = _max_row_norm(G)
+    for _ in range(2):
+        for i in range(A.shape[0]):
+            _tighten(lo, hi, A[i], b[i])
     CA = np.empty((n_l * nb, k))
     Cb = np.empty(n_l * nb)
     Ci = np.empty(n_l * nb, np.int64)
@@ -291,13 +465,16 @@ def _layer_entry(A, b, basis, code, P, R, lo, hi, G, g, l, off, nb, bps, tol, ze
                 a[t] = G[j, t] / nrm
             beta = (bps[l, q] - g[j]) / nrm
             n0 = stats[ST_LPS]
-            out, xb, rb, _b1, gb, xa, ra, _b2, ga = _decide(
-                A, b, basis, P, R, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter, stats)
+            out, xb, rb, _b1, gb, xa, ra, _b2, ga, v, vb, gv = _decide(
+                A, b, basis, P, R, VX, VB, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter,
+                stats)
             stats[ST_ENTRY_LPS] += stats[ST_LPS] - n0
             if gb:
                 P, R = _add_point(P, R, xb, rb)
             if ga:
                 P, R = _add_point(P, R, xa, ra)
+            if gv:
+                VX, VB = _add_vertex(VX, VB, v, vb)
             if out == CUT:
                 CA[nc] = a
                 Cb[nc] = beta
@@ -309,7 +486,8 @@ def _layer_entry(A, b, basis, code, P, R, lo, hi, G, g, l, off, nb, bps, tol, ze
                 code[idx] = q + 1
             else:
                 break
-    return CA[:nc].copy(), Cb[:nc].copy(), Ci[:nc].copy(), Cq[:nc].copy(), P, R
+    return (CA[:nc].copy(), Cb[:nc].copy(), Ci[:nc].copy(), Cq[:nc].copy(), P, R, VX,
+            VB)
 
 
 @njit(cache=True)
@@ -362,14 +540,17 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     code0 = np.zeros(n_neurons, np.uint8)
     P0 = x.copy().reshape(1, k)
     R0 = np.array([rp])
+    VX0 = np.zeros((0, k))
+    VB0 = np.zeros((0, k), np.int64)
     A0c = A0.copy()
     b0c = b0.copy()
-    CA, Cb, Ci, Cq, P0, R0 = _layer_entry(A0c, b0c, basis, code0, P0, R0, lo, hi, G0, g0,
-                                          0, 0, n_bp[0], bps, tol, zero_tol, piv_tol,
-                                          opt_tol, max_iter, stats)
-    stack = [(A0c, b0c, basis, code0, P0, R0, lo, hi, G0, g0, CA, Cb, Ci, Cq, 0, 0)]
+    CA, Cb, Ci, Cq, P0, R0, VX0, VB0 = _layer_entry(
+        A0c, b0c, basis, code0, P0, R0, VX0, VB0, lo, hi, G0, g0, 0, 0, n_bp[0], bps, tol,
+        zero_tol, piv_tol, opt_tol, max_iter, stats)
+    stack = [(A0c, b0c, basis, code0, P0, R0, VX0, VB0, lo, hi, G0, g0, CA, Cb, Ci, Cq, 0,
+              0)]
     while len(stack) > 0:
-        A, b, basis, code, P, R, lo, hi, G, g, CA, Cb, Ci, Cq, l, h = stack.pop()
+        A, b, basis, code, P, R, VX, VB, lo, hi, G, g, CA, Cb, Ci, Cq, l, h = stack.pop()
         while True:
             if h == CA.shape[0]:
                 if l == n_hidden - 1:
@@ -394,10 +575,9 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
                 g = Wn @ c + b_flat[b_off[l + 1]:b_off[l + 2]]
                 l += 1
                 h = 0
-                CA, Cb, Ci, Cq, P, R = _layer_entry(A, b, basis, code, P, R, lo, hi, G, g,
-                                                    l, neuron_off[l], n_bp[l], bps, tol,
-                                                    zero_tol, piv_tol, opt_tol, max_iter,
-                                                    stats)
+                CA, Cb, Ci, Cq, P, R, VX, VB = _layer_entry(
+                    A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, neuron_off[l],
+                    n_bp[l], bps, tol, zero_tol, piv_tol, opt_tol, max_iter, stats)
                 continue
             idx = Ci[h]
             q = Cq[h]
@@ -406,8 +586,11 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
             h += 1
             if code[idx] != q:
                 continue
-            out, xb, rb, basb, gb, xa, ra, basa, ga = _decide(
-                A, b, basis, P, R, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter, stats)
+            out, xb, rb, basb, gb, xa, ra, basa, ga, v, vb, gv = _decide(
+                A, b, basis, P, R, VX, VB, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter,
+                stats)
+            if gv:
+                VX, VB = _add_vertex(VX, VB, v, vb)
             if out == ABOVE:
                 code[idx] = q + 1
                 if ga:
@@ -422,17 +605,19 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
             Pa, Ra = _partition(P, R, a, beta, tol, 1.0)
             if ga:
                 Pa, Ra = _add_point(Pa, Ra, xa, ra)
+            VXa, VBa = _partition_vertices(VX, VB, a, beta, 1.0)
             Aa, ba = _append_row(A, b, m, -a, -beta)
             loa = lo.copy()
             hia = hi.copy()
             _tighten(loa, hia, -a, -beta)
             c2 = code.copy()
             c2[idx] = q + 1
-            stack.append((Aa, ba, basa if ga else basis, c2, Pa, Ra, loa, hia, G, g, CA, Cb,
-                          Ci, Cq, l, h))
+            stack.append((Aa, ba, basa if ga else basis, c2, Pa, Ra, VXa, VBa, loa, hia, G,
+                          g, CA, Cb, Ci, Cq, l, h))
             P, R = _partition(P, R, a, beta, tol, -1.0)
             if gb:
                 P, R = _add_point(P, R, xb, rb)
+            VX, VB = _partition_vertices(VX, VB, a, beta, -1.0)
             A, b = _append_row(A, b, m, a, beta)
             lo = lo.copy()
             hi = hi.copy()

@@ -38,90 +38,97 @@ import numpy as np
 from numba import njit
 
 
+# A polygon is an (n, 5) array: row i = (x_i, y_i, a0_i, a1_i, b_i), vertex i and the unit
+# constraint row a_i . x <= b_i of the edge from vertex i to vertex i + 1.
+
+
 @njit(cache=True)
-def _max_row_norm(G):
+def _max_row_norm(Gt):
     best = 0.0
-    for j in range(G.shape[0]):
-        s = 0.0
-        for t in range(G.shape[1]):
-            s += G[j, t] * G[j, t]
+    for j in range(Gt.shape[1]):
+        s = Gt[0, j] * Gt[0, j] + Gt[1, j] * Gt[1, j]
         if s > best:
             best = s
     return np.sqrt(best)
 
 
 @njit(cache=True)
-def _clip(V, E, s, sgn, la0, la1, lb):
-    """The part ``{sgn * s >= 0}`` of the polygon; the new edge lies on ``la . x <= lb``."""
-    n = V.shape[0]
-    V2 = np.empty((2 * n + 2, 2))
-    E2 = np.empty((2 * n + 2, 3))
+def _clip(P, s, sgn, la0, la1, lb):
+    """The part ``{sgn * s >= 0}`` of polygon ``P``; the new edge lies on ``la . x <= lb``."""
+    n = P.shape[0]
     m = 0
     for i in range(n):
         j = i + 1 if i + 1 < n else 0
         si = sgn * s[i]
         sj = sgn * s[j]
         if si >= 0.0:
-            V2[m, 0] = V[i, 0]
-            V2[m, 1] = V[i, 1]
-            if sj >= 0.0:
-                E2[m, 0] = E[i, 0]
-                E2[m, 1] = E[i, 1]
-                E2[m, 2] = E[i, 2]
+            m += 1
+            if sj < 0.0 and si > 0.0:
                 m += 1
-            elif si == 0.0:
-                E2[m, 0] = la0
-                E2[m, 1] = la1
-                E2[m, 2] = lb
-                m += 1
-            else:  # leaves the side on this edge
-                E2[m, 0] = E[i, 0]
-                E2[m, 1] = E[i, 1]
-                E2[m, 2] = E[i, 2]
-                m += 1
+        elif sj > 0.0:
+            m += 1
+    Q = np.empty((m, 5))
+    m = 0
+    for i in range(n):
+        j = i + 1 if i + 1 < n else 0
+        si = sgn * s[i]
+        sj = sgn * s[j]
+        if si >= 0.0:
+            Q[m, 0] = P[i, 0]
+            Q[m, 1] = P[i, 1]
+            if sj >= 0.0 or si > 0.0:  # the edge (or its start) stays
+                Q[m, 2] = P[i, 2]
+                Q[m, 3] = P[i, 3]
+                Q[m, 4] = P[i, 4]
+            else:  # a vertex on the line where the polygon leaves the side
+                Q[m, 2] = la0
+                Q[m, 3] = la1
+                Q[m, 4] = lb
+            m += 1
+            if sj < 0.0 and si > 0.0:  # leaves the side on this edge
                 t = si / (si - sj)
-                V2[m, 0] = V[i, 0] + t * (V[j, 0] - V[i, 0])
-                V2[m, 1] = V[i, 1] + t * (V[j, 1] - V[i, 1])
-                E2[m, 0] = la0
-                E2[m, 1] = la1
-                E2[m, 2] = lb
+                Q[m, 0] = P[i, 0] + t * (P[j, 0] - P[i, 0])
+                Q[m, 1] = P[i, 1] + t * (P[j, 1] - P[i, 1])
+                Q[m, 2] = la0
+                Q[m, 3] = la1
+                Q[m, 4] = lb
                 m += 1
         elif sj > 0.0:  # enters the side on this edge
             t = si / (si - sj)
-            V2[m, 0] = V[i, 0] + t * (V[j, 0] - V[i, 0])
-            V2[m, 1] = V[i, 1] + t * (V[j, 1] - V[i, 1])
-            E2[m, 0] = E[i, 0]
-            E2[m, 1] = E[i, 1]
-            E2[m, 2] = E[i, 2]
+            Q[m, 0] = P[i, 0] + t * (P[j, 0] - P[i, 0])
+            Q[m, 1] = P[i, 1] + t * (P[j, 1] - P[i, 1])
+            Q[m, 2] = P[i, 2]
+            Q[m, 3] = P[i, 3]
+            Q[m, 4] = P[i, 4]
             m += 1
-    return V2[:m].copy(), E2[:m].copy()
+    return Q
 
 
 @njit(cache=True)
-def _cert(E, x0, x1):
-    """Radius of the largest ball around ``(x0, x1)`` inside ``{E[:, :2] x <= E[:, 2]}``."""
+def _cert(P, x, y):
+    """Radius of the largest ball around ``(x, y)`` inside the polygon's edge halfplanes."""
     r = np.inf
-    for i in range(E.shape[0]):
-        v = E[i, 2] - E[i, 0] * x0 - E[i, 1] * x1
+    for i in range(P.shape[0]):
+        v = P[i, 4] - P[i, 2] * x - P[i, 3] * y
         if v < r:
             r = v
     return r
 
 
 @njit(cache=True)
-def _centroid(V):
+def _centroid(P):
     """Area centroid of a convex polygon (vertex mean when the area vanishes)."""
-    n = V.shape[0]
-    x0 = V[0, 0]
-    y0 = V[0, 1]
+    n = P.shape[0]
+    x0 = P[0, 0]
+    y0 = P[0, 1]
     area = 0.0
     cx = 0.0
     cy = 0.0
     for i in range(1, n - 1):
-        ax = V[i, 0] - x0
-        ay = V[i, 1] - y0
-        bx = V[i + 1, 0] - x0
-        by = V[i + 1, 1] - y0
+        ax = P[i, 0] - x0
+        ay = P[i, 1] - y0
+        bx = P[i + 1, 0] - x0
+        by = P[i + 1, 1] - y0
         cr = ax * by - ay * bx
         area += cr
         cx += cr * (ax + bx)
@@ -131,89 +138,111 @@ def _centroid(V):
     mx = 0.0
     my = 0.0
     for i in range(n):
-        mx += V[i, 0]
-        my += V[i, 1]
+        mx += P[i, 0]
+        my += P[i, 1]
     return mx / n, my / n
 
 
 @njit(cache=True)
-def inradius(E, x0, x1):
-    """Exact Chebyshev centre and radius of ``{E[:, :2] x <= E[:, 2]}`` (unit rows, bounded).
+def inradius(P, x, y):
+    """Chebyshev centre and radius of the polygon ``P`` (its edge halfplanes, bounded).
 
     The Chebyshev LP ``max r : a_i . x + r <= b_i`` attains its optimum at a vertex, the
     solution of three of its rows taken as equalities. Every triple is solved and its
-    point evaluated by its true certificate, starting from the point ``(x0, x1)``; the
-    best certificate is returned, so the radius is always a valid lower bound and equals
-    the optimum up to rounding. Cost O(m^4) for m edges: for the rare thin pieces only.
+    point evaluated by its true certificate, starting from the point ``(x, y)``; the best
+    is returned, so the radius is always a valid lower bound and equals the optimum up
+    to rounding. Cost O(m^4) for m edges: for the rare thin pieces only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polyregion.enumerate._kernels_planar import domain_polygon, inradius
+    >>> tri = domain_polygon(np.array([[-1.0, 0.0], [0.0, -1.0], [0.6, 0.8]]),
+    ...                      np.array([0.0, 0.0, 0.48]))   # legs 0.8 and 0.6
+    >>> r, x, y = inradius(tri, 0.1, 0.1)
+    >>> round(r, 12), round(x, 12), round(y, 12)
+    (0.2, 0.2, 0.2)
     """
-    m = E.shape[0]
-    best = _cert(E, x0, x1)
-    bx = x0
-    by = x1
+    m = P.shape[0]
+    best = _cert(P, x, y)
+    bx = x
+    by = y
     for i in range(m):
+        a00, a01, c0 = P[i, 2], P[i, 3], P[i, 4]
         for j in range(i + 1, m):
+            a10, a11, c1 = P[j, 2], P[j, 3], P[j, 4]
             for k in range(j + 1, m):
-                # rows (a_0, a_1, 1) . (x, y, r) = b
-                a00, a01, c0 = E[i, 0], E[i, 1], E[i, 2]
-                a10, a11, c1 = E[j, 0], E[j, 1], E[j, 2]
-                a20, a21, c2 = E[k, 0], E[k, 1], E[k, 2]
-                det = (a00 * (a11 - a21) - a01 * (a10 - a20) + (a10 * a21 - a11 * a20))
+                a20, a21, c2 = P[k, 2], P[k, 3], P[k, 4]
+                # rows (a_0, a_1, 1) . (x, y, r) = c, by Cramer's rule
+                det = a00 * (a11 - a21) - a01 * (a10 - a20) + (a10 * a21 - a11 * a20)
                 if det == 0.0:
                     continue
-                dx = (c0 * (a11 - a21) - a01 * (c1 - c2) + (c1 * a21 - a11 * c2))
-                dy = (a00 * (c1 - c2) - c0 * (a10 - a20) + (a10 * c2 - c1 * a20))
-                x = dx / det
-                y = dy / det
-                if not (np.isfinite(x) and np.isfinite(y)):
+                xx = (c0 * (a11 - a21) - a01 * (c1 - c2) + (c1 * a21 - a11 * c2)) / det
+                yy = (a00 * (c1 - c2) - c0 * (a10 - a20) + (a10 * c2 - c1 * a20)) / det
+                if not (np.isfinite(xx) and np.isfinite(yy)):
                     continue
-                r = _cert(E, x, y)
+                r = _cert(P, xx, yy)
                 if r > best:
                     best = r
-                    bx = x
-                    by = y
+                    bx = xx
+                    by = yy
     return best, bx, by
 
 
 @njit(cache=True)
-def _side(V, E, s, sgn, la0, la1, lb, ext, sp, p, r, tol, stats):
-    """Decide whether the side ``{sgn * s >= 0}`` of the cell is a region.
+def _side(P, s, sgn, la0, la1, lb, ext, sp, px, py, r, tol, stats):
+    """Decide whether the side ``{sgn * s >= 0}`` of the cell ``P`` is a region.
 
-    Returns ``(keep, clipped, V2, E2, p2, r2)``; ``clipped`` says whether ``V2, E2`` hold
-    the side's polygon (else they are the cell's).
+    ``ext = max(sgn * s)``, ``sp`` = signed distance of the witness into the side.
+    Returns ``(keep, clipped, Q, qx, qy, rq)``: ``Q`` is the side's polygon when
+    ``clipped``, else ``P``; ``(qx, qy)`` a point of the side with ball radius ``rq``.
     """
     if ext <= 2.0 * tol:
-        return False, False, V, E, p, r
+        return False, False, P, px, py, r
     if sp > tol:
-        return True, False, V, E, p, min(r, sp)
-    V2, E2 = _clip(V, E, s, sgn, la0, la1, lb)
-    c0, c1 = _centroid(V2)
-    rho = _cert(E2, c0, c1)
+        return True, False, P, px, py, min(r, sp)
+    Q = _clip(P, s, sgn, la0, la1, lb)
+    cx, cy = _centroid(Q)
+    rho = _cert(Q, cx, cy)
     if not (rho > tol):
         stats[0] += 1
-        rho, c0, c1 = inradius(E2, c0, c1)
-    p2 = np.empty(2)
-    p2[0] = c0
-    p2[1] = c1
-    return rho > tol, True, V2, E2, p2, rho
+        rho, cx, cy = inradius(Q, cx, cy)
+    return rho > tol, True, Q, cx, cy, rho
 
 
 @njit(cache=True)
 def domain_polygon(A0, b0):
-    """The polygon ``{A0 x <= b0}`` (unit rows, inside the disk of radius 1) as ``(V, E)``.
+    """The polygon ``{A0 x <= b0}`` (unit rows, inside the disk of radius 1).
 
     A square of half-side 2 is clipped by every row; the rows that cut it become edges.
     """
-    V = np.array([[-2.0, -2.0], [2.0, -2.0], [2.0, 2.0], [-2.0, 2.0]])
-    E = np.array([[0.0, -1.0, 2.0], [1.0, 0.0, 2.0], [0.0, 1.0, 2.0], [-1.0, 0.0, 2.0]])
+    P = np.array([[-2.0, -2.0, 0.0, -1.0, 2.0], [2.0, -2.0, 1.0, 0.0, 2.0],
+                  [2.0, 2.0, 0.0, 1.0, 2.0], [-2.0, 2.0, -1.0, 0.0, 2.0]])
     for i in range(A0.shape[0]):
-        n = V.shape[0]
+        n = P.shape[0]
         if n == 0:
             break
         s = np.empty(n)
         for t in range(n):
-            s[t] = b0[i] - A0[i, 0] * V[t, 0] - A0[i, 1] * V[t, 1]
-        V, E = _clip(V, E, s, 1.0, A0[i, 0], A0[i, 1], b0[i])
-    return V, E
+            s[t] = b0[i] - A0[i, 0] * P[t, 0] - A0[i, 1] * P[t, 1]
+        P = _clip(P, s, 1.0, A0[i, 0], A0[i, 1], b0[i])
+    return P
+
+
+@njit(cache=True)
+def _bbox(P):
+    xlo = np.inf
+    xhi = -np.inf
+    ylo = np.inf
+    yhi = -np.inf
+    for i in range(P.shape[0]):
+        x = P[i, 0]
+        y = P[i, 1]
+        xlo = min(xlo, x)
+        xhi = max(xhi, x)
+        ylo = min(ylo, y)
+        yhi = max(yhi, y)
+    return 0.5 * (xlo + xhi), 0.5 * (ylo + yhi), 0.5 * (xhi - xlo), 0.5 * (yhi - ylo)
 
 
 @njit(cache=True)
@@ -222,9 +251,10 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
     """Enumerate all regions of a net on a bounded 2-D domain (see the module docstring).
 
     Arguments as for :func:`._kernels_engine.enumerate_lp` (``dims[0]`` must be 2).
-    Returns ``(codes, points, radii, stats, complete)`` with
-    ``stats = [n_lps, n_cuts, n_tests]``: exact inscribed-circle solves, polygon cuts,
-    (cell, line) sign tests.
+    Returns ``(codes, points, radii, stats, complete)``: arrays of shapes
+    ``(n, n_neurons)`` uint8, ``(n, 2)``, ``(n,)``, and ``stats = [n_lps, n_cuts,
+    n_vertex_tests]`` (exact inscribed-circle solves, polygon cuts, (cell, line) pairs
+    decided from the vertices rather than the bounding box).
     """
     L = dims.shape[0] - 1
     n_hidden = L - 1
@@ -234,102 +264,147 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
         neuron_off[l] = n_neurons
         n_neurons += dims[l + 1]
     stats = np.zeros(3, np.int64)
-    out_codes = []
-    out_points = []
-    out_radii = []
     complete = True
+    cap = 1024
+    out_codes = np.zeros((cap, n_neurons), np.uint8)
+    out_points = np.zeros((cap, 2))
+    out_radii = np.zeros(cap)
+    n_out = 0
 
-    V0, E0 = domain_polygon(A0, b0)
-    p0 = np.zeros(2)
-    r0 = -np.inf
-    if V0.shape[0] >= 3:
-        c0, c1 = _centroid(V0)
-        r0 = _cert(E0, c0, c1)
-        p0[0] = c0
-        p0[1] = c1
+    P0 = domain_polygon(A0, b0)
+    if P0.shape[0] < 3:  # empty or degenerate cell: no region
+        return out_codes[:0], out_points[:0], out_radii[:0], stats, complete
+    px0, py0 = _centroid(P0)
+    r0 = _cert(P0, px0, py0)
     if n_hidden == 0:
-        out_codes.append(np.zeros(0, np.uint8))
-        out_points.append(p0)
-        out_radii.append(r0)
-        return out_codes, out_points, out_radii, stats, complete
+        out_points[0, 0] = px0
+        out_points[0, 1] = py0
+        out_radii[0] = r0
+        return out_codes[:1], out_points[:1], out_radii[:1], stats, complete
 
-    G0 = np.ascontiguousarray(W_flat[W_off[0]:W_off[1]].reshape(dims[1], dims[0]).copy())
-    g0 = b_flat[b_off[0]:b_off[1]].copy()
-    stack = [(V0, E0, p0, r0, np.zeros(n_neurons, np.uint8), G0, g0, 0, 0)]
+    # transposed weights (n_in, n_out) of layers >= 1, for contiguous updates
+    WT = np.empty(W_flat.shape[0])
+    for l in range(1, L):
+        nl = dims[l]
+        nn = dims[l + 1]
+        for i in range(nn):
+            for j in range(nl):
+                WT[W_off[l] + j * nn + i] = W_flat[W_off[l] + i * nl + j]
+    # layer map on the root: row 0, 1 = coefficients of x, y; row 2 = offset
+    n1 = dims[1]
+    Gt0 = np.empty((3, n1))
+    for i in range(n1):
+        Gt0[0, i] = W_flat[W_off[0] + 2 * i]
+        Gt0[1, i] = W_flat[W_off[0] + 2 * i + 1]
+        Gt0[2, i] = b_flat[b_off[0] + i]
+    stack = [(P0, px0, py0, r0, np.zeros(n_neurons, np.uint8), Gt0, _max_row_norm(Gt0),
+              0, 0)]
     sbuf = np.empty(64)
     while len(stack) > 0:
-        V, E, p, r, code, G, g, l, h = stack.pop()
-        gmax = _max_row_norm(G)
+        P, px, py, r, code, Gt, gmax, l, h = stack.pop()
+        cx, cy, hx, hy = _bbox(P)
+        zthr = zero_tol * gmax
+        zthr2 = zthr * zthr
         while True:
             nb = n_bp[l]
             n_h = dims[l + 1] * nb
             if h == n_h:
                 if l == n_hidden - 1:
-                    c0, c1 = _centroid(V)
-                    rc = _cert(E, c0, c1)
-                    if rc > r:
-                        p = np.empty(2)
-                        p[0] = c0
-                        p[1] = c1
-                        r = rc
-                    out_codes.append(code)
-                    out_points.append(p)
-                    out_radii.append(r)
+                    qx, qy = _centroid(P)
+                    rq = _cert(P, qx, qy)
+                    if rq > r:
+                        px, py, r = qx, qy, rq
+                    if n_out == cap:
+                        cap *= 2
+                        c2 = np.zeros((cap, n_neurons), np.uint8)
+                        c2[:n_out] = out_codes[:n_out]
+                        out_codes = c2
+                        p2 = np.zeros((cap, 2))
+                        p2[:n_out] = out_points[:n_out]
+                        out_points = p2
+                        r2 = np.zeros(cap)
+                        r2[:n_out] = out_radii[:n_out]
+                        out_radii = r2
+                    out_codes[n_out] = code
+                    out_points[n_out, 0] = px
+                    out_points[n_out, 1] = py
+                    out_radii[n_out] = r
+                    n_out += 1
                     break
-                # next layer: z = s * u + c on this cell, G <- W_{l+1} diag(s) G
+                # next layer: z = slope * u + intercept on this cell
                 off = neuron_off[l]
                 nl = dims[l + 1]
                 nn = dims[l + 2]
-                Wn = W_flat[W_off[l + 1]:W_off[l + 2]].reshape(nn, nl)
-                bn = b_flat[b_off[l + 1]:b_off[l + 2]]
-                G2 = np.zeros((nn, 2))
-                g2 = bn.copy()
+                G2 = np.zeros((3, nn))
+                for i in range(nn):
+                    G2[2, i] = b_flat[b_off[l + 1] + i]
                 for j in range(nl):
                     piece = code[off + j]
                     sl = slopes[l, piece]
-                    cj = sl * g[j] + intercepts[l, piece]
-                    m0 = sl * G[j, 0]
-                    m1 = sl * G[j, 1]
+                    m0 = sl * Gt[0, j]
+                    m1 = sl * Gt[1, j]
+                    cj = sl * Gt[2, j] + intercepts[l, piece]
+                    w0 = W_off[l + 1] + j * nn
                     if m0 == 0.0 and m1 == 0.0:
                         if cj != 0.0:
                             for i in range(nn):
-                                g2[i] += Wn[i, j] * cj
+                                G2[2, i] += WT[w0 + i] * cj
                         continue
                     for i in range(nn):
-                        w = Wn[i, j]
-                        G2[i, 0] += w * m0
-                        G2[i, 1] += w * m1
-                        g2[i] += w * cj
-                G = G2
-                g = g2
+                        w = WT[w0 + i]
+                        G2[0, i] += w * m0
+                        G2[1, i] += w * m1
+                        G2[2, i] += w * cj
+                Gt = G2
                 l += 1
                 h = 0
-                gmax = _max_row_norm(G)
+                gmax = _max_row_norm(Gt)
+                zthr = zero_tol * gmax
+                zthr2 = zthr * zthr
                 continue
-            j = h // nb
-            q = h - j * nb
+            if nb == 1:
+                j = h
+                q = 0
+            else:
+                j = h // nb
+                q = h - j * nb
             h += 1
             idx = neuron_off[l] + j
             if code[idx] != q:
                 continue
             t_q = bps[l, q]
-            G0j = G[j, 0]
-            G1j = G[j, 1]
-            nrm = np.sqrt(G0j * G0j + G1j * G1j)
-            if nrm <= zero_tol * gmax:
-                if g[j] >= t_q:
+            ax = Gt[0, j]
+            ay = Gt[1, j]
+            n2 = ax * ax + ay * ay
+            # constant on the cell: |row| <= zthr (compared squared unless that underflows)
+            if zthr2 > 1e-290:
+                const = n2 <= zthr2
+            else:
+                const = np.sqrt(n2) <= zthr
+            if const:
+                if Gt[2, j] >= t_q:
                     code[idx] = q + 1
                 continue
-            a0 = G0j / nrm
-            a1 = G1j / nrm
-            beta = (t_q - g[j]) / nrm  # below: a.x <= beta ; above: a.x >= beta
-            nv = V.shape[0]
+            u0 = Gt[2, j] - t_q
+            # bounding-box filter: the line misses the box, so it misses the cell
+            uc = ax * cx + ay * cy + u0
+            spread = abs(ax) * hx + abs(ay) * hy
+            if uc - spread > 0.0:
+                code[idx] = q + 1
+                continue
+            if uc + spread < 0.0:
+                continue
+            nrm = np.sqrt(n2)
+            a0 = ax / nrm
+            a1 = ay / nrm
+            beta = -u0 / nrm  # below: a.x <= beta ; above: a.x >= beta
+            nv = P.shape[0]
             if nv > sbuf.shape[0]:
                 sbuf = np.empty(2 * nv)
             smin = np.inf
             smax = -np.inf
             for i in range(nv):
-                si = a0 * V[i, 0] + a1 * V[i, 1] - beta
+                si = a0 * P[i, 0] + a1 * P[i, 1] - beta
                 sbuf[i] = si
                 if si < smin:
                     smin = si
@@ -342,25 +417,26 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
             if smax <= 0.0:  # the whole cell is below
                 continue
             s = sbuf[:nv]
-            sp = a0 * p[0] + a1 * p[1] - beta
-            ka, ca, Va, Ea, pa, ra = _side(V, E, s, 1.0, -a0, -a1, -beta, smax, sp,
-                                           p, r, tol, stats)
-            kb, cb, Vb, Eb, pb, rb = _side(V, E, s, -1.0, a0, a1, beta, -smin, -sp,
-                                           p, r, tol, stats)
+            sp = a0 * px + a1 * py - beta
+            ka, ca, Pa, pax, pay, ra = _side(P, s, 1.0, -a0, -a1, -beta, smax, sp,
+                                             px, py, r, tol, stats)
+            kb, cb, Pb, pbx, pby, rb = _side(P, s, -1.0, a0, a1, beta, -smin, -sp,
+                                             px, py, r, tol, stats)
             if ka and kb:
                 if not ca:
-                    Va, Ea = _clip(V, E, s, 1.0, -a0, -a1, -beta)
+                    Pa = _clip(P, s, 1.0, -a0, -a1, -beta)
                 if not cb:
-                    Vb, Eb = _clip(V, E, s, -1.0, a0, a1, beta)
+                    Pb = _clip(P, s, -1.0, a0, a1, beta)
                 stats[1] += 1
                 c2 = code.copy()
                 c2[idx] = q + 1
-                stack.append((Va, Ea, pa, ra, c2, G, g, l, h))
-                V, E, p, r = Vb, Eb, pb, rb
+                stack.append((Pa, pax, pay, ra, c2, Gt, gmax, l, h))
+                P, px, py, r = Pb, pbx, pby, rb
+                cx, cy, hx, hy = _bbox(P)
             elif ka:
                 code[idx] = q + 1
             # kb only: the cell stays below; neither: too thin on both sides, code q
-        if max_regions > 0 and len(out_codes) >= max_regions and len(stack) > 0:
+        if max_regions > 0 and n_out >= max_regions and len(stack) > 0:
             complete = False
             break
-    return out_codes, out_points, out_radii, stats, complete
+    return out_codes[:n_out], out_points[:n_out], out_radii[:n_out], stats, complete

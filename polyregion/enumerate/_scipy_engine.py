@@ -9,6 +9,12 @@ import numpy as np
 from scipy.optimize import linprog
 
 
+# HiGHS' default feasibility tolerances (1e-7) would hide genuine cells whose Chebyshev
+# radius is below ~1e-7; its tightest settings keep the reference path exact down to the
+# engine's default feasibility tolerance's range (docs/tolerances.md).
+HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+
+
 def cheb_scipy(A, b):
     """Chebyshev radius (capped at 1) and centre of {A x <= b} with unit rows A."""
     m, k = A.shape
@@ -17,7 +23,8 @@ def cheb_scipy(A, b):
     if m == 0:
         return 1.0, np.zeros(k)
     res = linprog(c, A_ub=np.hstack([A, np.ones((m, 1))]), b_ub=b,
-                  bounds=[(None, None)] * k + [(None, 1.0)], method="highs")
+                  bounds=[(None, None)] * k + [(None, 1.0)], method="highs",
+                  options=HIGHS_OPTIONS)
     if res.status != 0:
         return -np.inf, np.zeros(k)
     x = res.x[:k]

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..config import DEFAULT_TOLERANCES, Tolerances
 from ..domain import as_domain
-from ..errors import BudgetExceededError, InvalidInputError
+from ..errors import BudgetExceededError, InvalidDomainError, InvalidInputError
 from ..network import Network
 from ..regions import RegionSet, RegionStats
 
@@ -62,6 +62,7 @@ class Prepared:
         bs = [b.copy() for b in folded.biases]
         bs[0] = bs[0] + Ws[0] @ center
         Ws[0] = Ws[0] * scale
+        _normalise_layers(Ws, bs, folded.activations)
         self.Ws, self.bs = Ws, bs
         self.dims = np.array([domain.dim] + [W.shape[0] for W in Ws], np.int64)
         acts = folded.activations
@@ -85,9 +86,45 @@ class Prepared:
         return self.center + self.scale * np.asarray(x)
 
 
+def _homogeneous(act) -> bool:
+    """True when ``act(c * u) = c * act(u)`` for every ``c > 0`` (all breakpoints at 0,
+    zero intercepts): relu, leaky_relu, abs."""
+    return (all(t == 0.0 for t in act.breakpoints)
+            and all(c == 0.0 for c in act.intercepts))
+
+
+def _normalise_layers(Ws, bs, acts):
+    """Rescale hidden layers in place by powers of two so their largest entry is ~1.
+
+    A hidden layer whose activation is positively homogeneous (relu, leaky_relu, abs) may
+    be multiplied by any ``c > 0``: its hyperplanes and codes do not change, and the next
+    layer's bias absorbs the factor. With ``c`` a power of two the rescaling is exact in
+    floating point, so the kernels see the same hyperplanes; it only keeps the row norms
+    of deep products out of the range where their squares under- or overflow (weights of
+    1e-100 or 1e+100 would otherwise turn every hyperplane into a "zero row" or ``inf``).
+    """
+    carry = 1.0  # the kernel's input to layer l is ``carry`` times the true one
+    for l in range(len(Ws) - 1):
+        if not _homogeneous(acts[l]):
+            if carry != 1.0:  # undo the carried factor: this layer's u must stay exact
+                Ws[l] = Ws[l] / carry
+            carry = 1.0
+            continue
+        bs[l] = bs[l] * carry
+        m = max(float(np.max(np.abs(Ws[l]), initial=0.0)),
+                float(np.max(np.abs(bs[l]), initial=0.0)))
+        if m > 0.0 and np.isfinite(m):
+            c = float(np.ldexp(1.0, -int(np.frexp(m)[1])))
+            Ws[l] = Ws[l] * c
+            bs[l] = bs[l] * c
+            carry *= c
+    bs[-1] = bs[-1] * carry  # the output layer is scaled too (not used for regions)
+
+
 def _kernel_extra(st):
     """The LP kernel's extra counters (see ``_kernels_engine.ST_*``) as a dict."""
-    names = ("box_decisions", "pool_splits", "entry_lps", "empty_lps")
+    names = ("box_decisions", "pool_splits", "entry_lps", "empty_lps", "vertex_lps",
+             "vertex_checks", "vertex_pivots", "cone_splits", "vertex_no_cuts")
     return {n: int(v) for n, v in zip(names, st[3:])}
 
 
@@ -105,7 +142,34 @@ def _check(net, domain, method, tolerances):
         tolerances = DEFAULT_TOLERANCES
     if not isinstance(tolerances, Tolerances):
         raise InvalidInputError("`tolerances` must be a polyregion.config.Tolerances.")
+    _check_thickness(domain, tolerances)
     return domain, tolerances
+
+
+def _check_thickness(domain, tol):
+    """Refuse a domain that is not full-dimensional at the feasibility tolerance.
+
+    Cells count as regions when their inscribed ball has radius > ``feasibility *
+    scale`` (docs/tolerances.md); a domain thinner than that would come back as one
+    "region" whatever the network, so it is refused with an explanation instead.
+    """
+    from ..domain import Box, Polytope
+
+    inner = getattr(domain, "inner", domain)
+    if isinstance(inner, Box):
+        radius = float(np.min(inner.hi - inner.lo)) / 2.0
+    elif isinstance(inner, Polytope):
+        radius = float(inner._radius)
+    else:
+        return
+    scale = float(domain.scale) if domain.bounded else 1.0
+    if not (np.isfinite(scale) and scale > 0.0 and radius > tol.feasibility * scale):
+        raise InvalidDomainError(
+            f"The domain is too thin for the feasibility tolerance: its inscribed radius "
+            f"{radius:.3g} must exceed `feasibility` * scale = {tol.feasibility:g} * "
+            f"{scale:.3g} (scale = half-diagonal of its bounding box). Rescale the "
+            f"coordinates or pass tolerances=Tolerances(feasibility=...) smaller."
+        )
 
 
 def _pick_method(method, domain):
@@ -191,14 +255,14 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     >>> b = [np.array([0.0, 0.0, -0.5]), np.zeros(1)]
     >>> net = pr.Network.from_arrays(W, b)
     >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))
-    >>> len(rs)
-    6
+    >>> len(rs)      # 4 quadrants; x + y = 0.5 cuts 3 of them
+    7
     >>> rs.codes[0]
     array([0, 0, 0], dtype=uint8)
     """
     domain, tol = _check(net, domain, method, tolerances)
     if max_regions is not None and (not isinstance(max_regions, (int, np.integer))
-                                    or max_regions < 1):
+                                    or isinstance(max_regions, bool) or max_regions < 1):
         raise InvalidInputError(f"`max_regions` must be a positive int; got {max_regions!r}.")
     _check_budget("max_seconds", max_seconds)
     _check_budget("max_memory", max_memory)

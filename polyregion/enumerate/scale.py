@@ -449,8 +449,8 @@ def iter_regions(net, domain, method="auto", *, executor=None, tolerances=None,
     >>> net = pr.Network.from_arrays([rng.normal(size=(6, 2)), rng.normal(size=(4, 6)),
     ...                               rng.normal(size=(1, 4))], [rng.normal(size=6),
     ...                               rng.normal(size=4), np.zeros(1)])
-    >>> sum(len(c) for c in pr.iter_regions(net, pr.Box.cube(2))) == \
-    ...     len(pr.enumerate_regions(net, pr.Box.cube(2)))
+    >>> chunks = list(pr.iter_regions(net, pr.Box.cube(2)))
+    >>> sum(len(c) for c in chunks) == len(pr.enumerate_regions(net, pr.Box.cube(2)))
     True
     """
     from ..regions import RegionSet, RegionStats

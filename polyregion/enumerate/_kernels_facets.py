@@ -1,0 +1,978 @@
+"""Numba kernels: irredundant facets of regions and the region across each facet.
+
+All kernels work in the engine's unit-scale coordinates (see :mod:`.engine`) on the
+flattened network of :class:`~polyregion.enumerate.engine.Prepared`.
+
+Facets of a region ``P = {x : a_j . x <= b_j}`` (unit rows, all neuron hyperplanes of the
+region plus the domain). Row ``j`` carries a facet when ``F_j = P ∩ {a_j . x = b_j}`` holds
+a ``(d-1)``-ball of radius ``> tol`` inside the hyperplane. That radius and a centre are
+found by the Chebyshev LP of :func:`._kernels_lp.cheb_lp` in the ``d - 1`` coordinates of
+the hyperplane (a Householder basis), solved over a small working set ``S`` of rows and
+completed by constraint generation: rows that the centre's ball violates join ``S`` and
+the LP is solved again, so the answer is exact for all rows. Rows are visited in order of
+their distance from the region's interior point; a row whose hyperplane misses an outer
+box of ``P_S = {a_j . x <= b_j, j in S}`` (``2 d`` small LPs by :func:`lp_max`, an active-set
+primal simplex started from the interior point) is dropped without an LP. Rows of the
+same hyperplane (duplicate neurons) form one facet with several labels.
+
+Neighbours. In a continuous piecewise-linear network, every neuron's pre-activation on
+the region ``Q`` across a facet ``F`` of ``P`` differs from its expression on ``P`` by a
+multiple of the facet's hyperplane function, so ``Q`` shares exactly ``F`` with ``P``
+and its code is ``P``'s code with the neurons carrying ``F`` moved to the adjacent piece.
+That code is looked up by binary search in the sorted codes. When it is not a region
+(neurons constant on ``P`` at a breakpoint, nearly coincident hyperplanes), a forward
+pass of value and tangent at ``(centre, normal)`` gives the code of the points
+``centre + eps * normal`` for infinitesimal ``eps``. :func:`verify_neighbours` then checks
+each match against the neighbour's own facets and flags the rest for the Python layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_lp, cold_basis
+
+LPM_OPTIMAL = 0
+LPM_UNBOUNDED = 1
+LPM_FAILED = 2
+
+# verify_neighbours status codes
+NB_OK = 0
+NB_DOMAIN = 1  # domain facet: no neighbour
+NB_NOT_FOUND = 2  # the code across is not a region
+NB_NO_MATCH = 3  # the neighbour has no facet on the same hyperplane holding the centre
+NB_SPLIT = 4  # the neighbour's facet does not cover the whole facet
+
+
+# --------------------------------------------------------------------------- helpers
+@njit(cache=True)
+def _dot(a, b):
+    s = 0.0
+    for t in range(a.shape[0]):
+        s += a[t] * b[t]
+    return s
+
+
+@njit(cache=True)
+def _box_max(a, lo, hi):
+    s = 0.0
+    for t in range(a.shape[0]):
+        if a[t] > 0.0:
+            s += a[t] * hi[t]
+        elif a[t] < 0.0:
+            s += a[t] * lo[t]
+    return s
+
+
+@njit(cache=True)
+def _grow2(arr, n):
+    if n < arr.shape[0]:
+        return arr
+    out = np.empty((max(2 * arr.shape[0], 16), arr.shape[1]), arr.dtype)
+    out[:arr.shape[0]] = arr
+    return out
+
+
+@njit(cache=True)
+def _grow1(arr, n):
+    if n < arr.shape[0]:
+        return arr
+    out = np.empty(max(2 * arr.shape[0], 16), arr.dtype)
+    out[:arr.shape[0]] = arr
+    return out
+
+
+@njit(cache=True)
+def _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc, gc, start):
+    """Fill ``Gc[l], gc[l]`` (pre-activation map ``u = G x + g`` of hidden layer ``l``) for
+    ``l >= start``; layers below ``start`` are reused (they depend only on the codes of
+    earlier layers)."""
+    k = dims[0]
+    n_hidden = dims.shape[0] - 2
+    off = 0
+    for l in range(start):
+        off += dims[l + 1]
+    for l in range(start, n_hidden):
+        n_in = dims[l]
+        n_out = dims[l + 1]
+        W = W_flat[W_off[l]:W_off[l + 1]].reshape(n_out, n_in)
+        bias = b_flat[b_off[l]:b_off[l + 1]]
+        if l == 0:
+            for j in range(n_out):
+                for t in range(k):
+                    Gc[0, j, t] = W[j, t]
+                gc[0, j] = bias[j]
+        else:
+            n_prev = dims[l]
+            # M = diag(s) G_prev, c = s g_prev + intercept (previous layer's pieces)
+            M = np.empty((n_prev, k))
+            c = np.empty(n_prev)
+            poff = off - n_prev
+            for i in range(n_prev):
+                pc = code[poff + i]
+                sl = slopes[l - 1, pc]
+                for t in range(k):
+                    M[i, t] = sl * Gc[l - 1, i, t]
+                c[i] = sl * gc[l - 1, i] + intercepts[l - 1, pc]
+            G = W @ M
+            g = W @ c
+            for j in range(n_out):
+                for t in range(k):
+                    Gc[l, j, t] = G[j, t]
+                gc[l, j] = g[j] + bias[j]
+        off += n_out
+
+
+@njit(cache=True)
+def _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zero_tol):
+    k = dims[0]
+    n_hidden = dims.shape[0] - 2
+    mmax = A0.shape[0]
+    for l in range(n_hidden):
+        mmax += dims[l + 1] * min(n_bp[l], 2)
+    A = np.empty((mmax, k))
+    b = np.empty(mmax)
+    lab = np.empty((mmax, 3), np.int64)
+    m = 0
+    for i in range(A0.shape[0]):
+        A[m] = A0[i]
+        b[m] = b0[i]
+        lab[m, 0] = -1
+        lab[m, 1] = i
+        lab[m, 2] = 0
+        m += 1
+    off = 0
+    for l in range(n_hidden):
+        n_out = dims[l + 1]
+        gmax = 0.0
+        for j in range(n_out):
+            s = 0.0
+            for t in range(k):
+                s += Gc[l, j, t] * Gc[l, j, t]
+            if s > gmax:
+                gmax = s
+        gmax = np.sqrt(gmax)
+        nb = n_bp[l]
+        for j in range(n_out):
+            p = code[off + j]
+            s = 0.0
+            for t in range(k):
+                s += Gc[l, j, t] * Gc[l, j, t]
+            nrm = np.sqrt(s)
+            if nrm <= zero_tol * gmax or nrm == 0.0:
+                continue
+            if p > 0:
+                for t in range(k):
+                    A[m, t] = -Gc[l, j, t] / nrm
+                b[m] = (gc[l, j] - bps[l, p - 1]) / nrm
+                lab[m, 0] = l
+                lab[m, 1] = j
+                lab[m, 2] = p - 1
+                m += 1
+            if p < nb:
+                for t in range(k):
+                    A[m, t] = Gc[l, j, t] / nrm
+                b[m] = (bps[l, p] - gc[l, j]) / nrm
+                lab[m, 0] = l
+                lab[m, 1] = j
+                lab[m, 2] = p
+                m += 1
+        off += n_out
+    return A[:m], b[:m], lab[:m]
+
+
+@njit(cache=True)
+def _map_cache(dims, k):
+    n_hidden = dims.shape[0] - 2
+    nmax = 1
+    for l in range(n_hidden):
+        nmax = max(nmax, dims[l + 1])
+    return np.empty((max(n_hidden, 1), nmax, k)), np.empty((max(n_hidden, 1), nmax))
+
+
+@njit(cache=True)
+def region_rows(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A0, b0,
+                code, zero_tol):
+    """All constraint rows of the cell with ``code`` (as ``cell_constraints``).
+
+    Returns ``(A, b, lab)``: unit rows, right-hand sides and labels ``(layer, unit, q)``
+    (``layer = -1``: domain facet ``unit``).
+    """
+    Gc, gc = _map_cache(dims, dims[0])
+    _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc, gc, 0)
+    A, b, lab = _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zero_tol)
+    return A.copy(), b.copy(), lab.copy()
+
+
+@njit(cache=True)
+def _tighten(lo, hi, a, beta):
+    """Tighten the box [lo, hi] in place to an outer box of [lo, hi] ∩ {a.x <= beta}."""
+    k = a.shape[0]
+    n_inf = 0
+    s = 0.0
+    for t in range(k):
+        v = 0.0
+        if a[t] > 0.0:
+            v = a[t] * lo[t]
+        elif a[t] < 0.0:
+            v = a[t] * hi[t]
+        if v == -np.inf:
+            n_inf += 1
+        else:
+            s += v
+    for i in range(k):
+        if a[i] == 0.0:
+            continue
+        vi = a[i] * lo[i] if a[i] > 0.0 else a[i] * hi[i]
+        if vi == -np.inf:
+            if n_inf > 1:
+                continue
+            rest = s
+        else:
+            if n_inf > 0:
+                continue
+            rest = s - vi
+        bound = (beta - rest) / a[i]
+        if a[i] > 0.0:
+            if bound < hi[i]:
+                hi[i] = bound
+        else:
+            if bound > lo[i]:
+                lo[i] = bound
+
+
+# --------------------------------------------------------------------------- LP: max c.x
+@njit(cache=True)
+def lp_max(A, b, S, nS, cvec, x0, basis_in, piv_tol, max_iter, counter):
+    """Maximise ``cvec . x`` over ``{A[S[i]] x <= b[S[i]], i < nS}`` from a strictly
+    interior point ``x0``, by an active-set primal simplex (Bland's rule).
+
+    ``basis_in`` (``k`` row indices, or anything else) is tried as a warm start; otherwise
+    a vertex is reached from ``x0`` by ``k`` ray shots. Returns ``(status, value, x, basis)``.
+    """
+    k = A.shape[1]
+    x = np.empty(k)
+    basis = np.full(k, -1, np.int64)
+    Binv = np.empty((0, 0))
+    ok = basis_in.shape[0] == k
+    if ok:
+        for i in range(k):
+            if basis_in[i] < 0:
+                ok = False
+    if ok:
+        B = np.empty((k, k))
+        for i in range(k):
+            B[i] = A[basis_in[i]]
+        Binv = _try_invert(B)
+        if Binv.shape[0] == 0:
+            ok = False
+        else:
+            bb = np.empty(k)
+            for i in range(k):
+                bb[i] = b[basis_in[i]]
+            x[:] = Binv @ bb
+            for i in range(nS):
+                r = S[i]
+                if _dot(A[r], x) > b[r] + 1e-9:
+                    ok = False
+                    break
+            if ok:
+                basis[:] = basis_in
+    if not ok:
+        # crash: ray shots from x0 along the projected objective
+        x[:] = x0
+        Qo = np.zeros((k, k))  # orthonormal basis of the active normals (rows)
+        na = 0
+        for step in range(k):
+            d = cvec.copy()
+            for i in range(na):
+                s = _dot(Qo[i], d)
+                for t in range(k):
+                    d[t] -= s * Qo[i, t]
+            dn = np.sqrt(_dot(d, d))
+            if dn <= 1e-12 * (np.sqrt(_dot(cvec, cvec)) + 1e-300):
+                found = False
+                for e in range(k):
+                    d[:] = 0.0
+                    d[e] = 1.0
+                    for i in range(na):
+                        s = _dot(Qo[i], d)
+                        for t in range(k):
+                            d[t] -= s * Qo[i, t]
+                    if np.sqrt(_dot(d, d)) > 1e-6:
+                        found = True
+                        break
+                if not found:
+                    return LPM_FAILED, 0.0, x, basis
+            hit = -1
+            best = np.inf
+            for sgn_try in range(2):
+                for i in range(nS):
+                    r = S[i]
+                    ad = _dot(A[r], d)
+                    if ad > piv_tol:
+                        tt = (b[r] - _dot(A[r], x)) / ad
+                        if tt < 0.0:
+                            tt = 0.0
+                        if tt < best:
+                            best = tt
+                            hit = r
+                if hit >= 0:
+                    break
+                if _dot(cvec, d) > 1e-12 * np.sqrt(_dot(cvec, cvec)):
+                    return LPM_UNBOUNDED, np.inf, x, basis
+                for t in range(k):
+                    d[t] = -d[t]
+            if hit < 0:
+                return LPM_FAILED, 0.0, x, basis
+            for t in range(k):
+                x[t] += best * d[t]
+            basis[step] = hit
+            # Gram-Schmidt
+            q = A[hit].copy()
+            for i in range(na):
+                s = _dot(Qo[i], q)
+                for t in range(k):
+                    q[t] -= s * Qo[i, t]
+            qn = np.sqrt(_dot(q, q))
+            if qn <= 1e-12:
+                return LPM_FAILED, 0.0, x, basis
+            for t in range(k):
+                Qo[na, t] = q[t] / qn
+            na += 1
+        B = np.empty((k, k))
+        for i in range(k):
+            B[i] = A[basis[i]]
+        Binv = _try_invert(B)
+        if Binv.shape[0] == 0:
+            return LPM_FAILED, 0.0, x, basis
+    # primal simplex over vertices
+    in_basis = np.zeros(A.shape[0], np.bool_)
+    for i in range(k):
+        in_basis[basis[i]] = True
+    y = np.empty(k)
+    dvec = np.empty(k)
+    for it in range(max_iter):
+        counter[0] += 1
+        # y = Binv^T c
+        for i in range(k):
+            s = 0.0
+            for t in range(k):
+                s += Binv[t, i] * cvec[t]
+            y[i] = s
+        leave = -1
+        best_lab = A.shape[0] + 1
+        for i in range(k):
+            if y[i] < -1e-12 and basis[i] < best_lab:
+                best_lab = basis[i]
+                leave = i
+        if leave < 0:
+            return LPM_OPTIMAL, _dot(cvec, x), x, basis
+        for t in range(k):
+            dvec[t] = -Binv[t, leave]
+        enter = -1
+        best = np.inf
+        for i in range(nS):
+            r = S[i]
+            if in_basis[r]:
+                continue
+            ad = _dot(A[r], dvec)
+            if ad > piv_tol:
+                tt = (b[r] - _dot(A[r], x)) / ad
+                if tt < 0.0:
+                    tt = 0.0
+                if tt < best - 1e-15 or (tt <= best + 1e-15 and r < enter):
+                    if tt < best:
+                        best = tt
+                    enter = r
+        if enter < 0:
+            return LPM_UNBOUNDED, np.inf, x, basis
+        in_basis[basis[leave]] = False
+        basis[leave] = enter
+        in_basis[enter] = True
+        B = np.empty((k, k))
+        bb = np.empty(k)
+        for i in range(k):
+            B[i] = A[basis[i]]
+            bb[i] = b[basis[i]]
+        Bi = _try_invert(B)
+        if Bi.shape[0] == 0:
+            return LPM_FAILED, 0.0, x, basis
+        Binv = Bi
+        x[:] = Binv @ bb
+    return LPM_FAILED, 0.0, x, basis
+
+
+# --------------------------------------------------------------------------- in-hyperplane LP
+@njit(cache=True)
+def _householder(a):
+    """``(v, p, vv)``: the reflection ``I - 2 v v^T / vv`` maps unit ``a`` to ``-sign(a_p) e_p``."""
+    k = a.shape[0]
+    p = 0
+    for t in range(1, k):
+        if abs(a[t]) > abs(a[p]):
+            p = t
+    v = a.copy()
+    sg = 1.0 if a[p] >= 0.0 else -1.0
+    v[p] += sg
+    return v, p, _dot(v, v)
+
+
+@njit(cache=True)
+def _to_plane(v, p, vv, w, out):
+    """In-plane coordinates of vector ``w`` (its reflection without coordinate ``p``)."""
+    k = v.shape[0]
+    s = 2.0 * _dot(v, w) / vv
+    i = 0
+    for t in range(k):
+        if t != p:
+            out[i] = w[t] - s * v[t]
+            i += 1
+
+
+@njit(cache=True)
+def _from_plane(v, p, vv, y, x0, out):
+    """``x0 + N y`` where ``N`` spans the hyperplane's direction space."""
+    k = v.shape[0]
+    z = np.zeros(k)
+    i = 0
+    for t in range(k):
+        if t != p:
+            z[t] = y[i]
+            i += 1
+    s = 2.0 * _dot(v, z) / vv
+    for t in range(k):
+        out[t] = x0[t] + z[t] - s * v[t]
+
+
+@njit(cache=True)
+def cheb_in_plane(A, b, rows, n_rows, a, beta, tol, piv_tol, opt_tol, max_iter):
+    """Chebyshev ball of ``{x : a.x = beta, A[rows[i]] x <= b[rows[i]]}`` inside the
+    hyperplane (``a`` a unit vector).
+
+    Returns ``(r, centre)``: ``r <= tol`` means empty or thinner than ``tol``
+    (``r = -1`` when a row parallel to the plane excludes it); ``r`` is capped at 1.
+    """
+    k = a.shape[0]
+    centre = np.empty(k)
+    x0 = np.empty(k)
+    for t in range(k):
+        x0[t] = beta * a[t]
+    if k == 1:
+        for i in range(n_rows):
+            r = rows[i]
+            if b[r] - A[r, 0] * x0[0] < -tol:
+                return -1.0, x0
+        return 1.0, x0
+    v, p, vv = _householder(a)
+    if k == 2:
+        # the plane is a line: an interval, no LP
+        tmp1 = np.empty(1)
+        ylo = -np.inf
+        yhi = np.inf
+        for i in range(n_rows):
+            r = rows[i]
+            _to_plane(v, p, vv, A[r], tmp1)
+            al = tmp1[0]
+            rhs = b[r] - _dot(A[r], x0)
+            if abs(al) <= 1e-12:
+                if rhs < -tol:
+                    return -1.0, x0
+                continue
+            if al > 0.0:
+                if rhs / al < yhi:
+                    yhi = rhs / al
+            elif rhs / al > ylo:
+                ylo = rhs / al
+        if ylo == -np.inf and yhi == np.inf:
+            y1 = np.zeros(1)
+            rr = 1.0
+        elif ylo == -np.inf:
+            y1 = np.array([yhi - 1.0])
+            rr = 1.0
+        elif yhi == np.inf:
+            y1 = np.array([ylo + 1.0])
+            rr = 1.0
+        else:
+            y1 = np.array([0.5 * (ylo + yhi)])
+            rr = min(0.5 * (yhi - ylo), 1.0)
+        _from_plane(v, p, vv, y1, x0, centre)
+        return rr, centre
+    AH = np.empty((n_rows, k - 1))
+    bH = np.empty(n_rows)
+    tmp = np.empty(k - 1)
+    mH = 0
+    for i in range(n_rows):
+        r = rows[i]
+        _to_plane(v, p, vv, A[r], tmp)
+        nu = np.sqrt(_dot(tmp, tmp))
+        rhs = b[r] - _dot(A[r], x0)
+        if nu <= 1e-12:
+            if rhs < -tol:
+                return -1.0, x0
+            continue
+        for t in range(k - 1):
+            AH[mH, t] = tmp[t] / nu
+        bH[mH] = rhs / nu
+        mH += 1
+    st, obj, rp, y, bas = cheb_lp(AH, bH, mH, cold_basis(k - 1), tol, piv_tol, opt_tol,
+                                  max_iter)
+    if st != LP_OPTIMAL:
+        return min(obj, tol), x0
+    _from_plane(v, p, vv, y, x0, centre)
+    return rp, centre
+
+
+@njit(cache=True)
+def _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter, counter):
+    """Chebyshev ball of the facet ``P ∩ {a_j.x = b_j}`` by constraint generation.
+
+    Rows violated by the current ball join ``S`` (in place). Returns ``(r, c, nS)``.
+    """
+    m, k = A.shape
+    a = A[j]
+    rows = np.empty(m, np.int64)
+    while True:
+        counter[0] += 1
+        n_rows = 0
+        for i in range(nS):
+            if S[i] != j:
+                rows[n_rows] = S[i]
+                n_rows += 1
+        r, c = cheb_in_plane(A, b, rows, n_rows, a, b[j], tol, piv_tol, opt_tol, max_iter)
+        if not (r > tol):
+            return r, c, nS
+        # check the other rows against the ball
+        added = 0
+        for i in range(m):
+            if in_S[i] or i == j:
+                continue
+            cos = _dot(A[i], a)
+            nu2 = 1.0 - cos * cos
+            sl = b[i] - _dot(A[i], c)
+            if nu2 <= 1e-24:
+                if sl < -tol:
+                    return -1.0, c, nS
+                continue
+            if sl < r * np.sqrt(nu2) * (1.0 - 1e-9) - 1e-15:
+                S[nS] = i
+                in_S[i] = True
+                nS += 1
+                added += 1
+        if added == 0:
+            return r, c, nS
+
+
+# --------------------------------------------------------------------------- codes
+@njit(cache=True)
+def find_code(codes, q):
+    """Row of the lexicographically sorted ``codes`` equal to ``q``, or -1."""
+    lo = 0
+    hi = codes.shape[0]
+    nn = codes.shape[1]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        cmp = 0
+        for t in range(nn):
+            if codes[mid, t] != q[t]:
+                cmp = -1 if codes[mid, t] < q[t] else 1
+                break
+        if cmp == 0:
+            return mid
+        if cmp < 0:
+            lo = mid + 1
+        else:
+            hi = mid
+    return -1
+
+
+@njit(cache=True)
+def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, x, n,
+                on_tol, zero_tol):
+    """Code of the points ``x + eps * n`` for infinitesimal ``eps > 0``.
+
+    Forward pass of value, tangent and Jacobian; a neuron whose hyperplane passes within
+    ``on_tol`` of ``x`` is put on the side its tangent points to.
+    """
+    k = dims[0]
+    n_hidden = dims.shape[0] - 2
+    nn = 0
+    for l in range(n_hidden):
+        nn += dims[l + 1]
+    out = np.empty(nn, np.uint8)
+    z0 = x.copy()
+    z1 = n.copy()
+    J = np.eye(k)
+    off = 0
+    for l in range(n_hidden):
+        n_in = dims[l]
+        n_out = dims[l + 1]
+        W = W_flat[W_off[l]:W_off[l + 1]].reshape(n_out, n_in)
+        bias = b_flat[b_off[l]:b_off[l + 1]]
+        u0 = W @ z0 + bias
+        u1 = W @ z1
+        G = W @ J
+        gmax = 0.0
+        gn = np.empty(n_out)
+        for j in range(n_out):
+            s = 0.0
+            for t in range(k):
+                s += G[j, t] * G[j, t]
+            gn[j] = np.sqrt(s)
+            if gn[j] > gmax:
+                gmax = gn[j]
+        nb = n_bp[l]
+        z0n = np.empty(n_out)
+        z1n = np.empty(n_out)
+        Jn = np.empty((n_out, k))
+        for j in range(n_out):
+            p = 0
+            for q in range(nb):
+                if u0[j] >= bps[l, q]:
+                    p = q + 1
+            if gn[j] > zero_tol * gmax and gn[j] > 0.0:
+                for q in range(nb):
+                    if abs(u0[j] - bps[l, q]) <= on_tol * gn[j]:
+                        if u1[j] > 1e-9 * gn[j]:
+                            p = q + 1
+                        elif u1[j] < -1e-9 * gn[j]:
+                            p = q
+            out[off + j] = p
+            sl = slopes[l, p]
+            z0n[j] = sl * u0[j] + intercepts[l, p]
+            z1n[j] = sl * u1[j]
+            for t in range(k):
+                Jn[j, t] = sl * G[j, t]
+        z0 = z0n
+        z1 = z1n
+        J = Jn
+        off += n_out
+    return out
+
+
+# --------------------------------------------------------------------------- driver
+@njit(cache=True)
+def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts,
+                  A0, b0, codes, points, regs, tol, zero_tol, dup_tol, on_tol, piv_tol,
+                  opt_tol, max_iter, box_mode, stats):
+    """Facets of the regions ``regs`` and the region across each facet.
+
+    Returns CSR arrays: ``ptr`` (len(regs)+1) into facets; per facet the unit row ``fa``,
+    ``fb``, a centre ``fc`` in its relative interior, its radius ``fr``, the neighbour
+    ``nbr`` (-1: domain facet or not a region), and ``lptr`` into the labels ``labs``.
+    ``box_mode``: 0 outer box of the working set by interval propagation, 1 by ``2 d``
+    LPs. ``stats``: [facet LPs, box LPs, rows, rows dropped by the box, tangent forward
+    passes, box simplex iterations, facet LP rounds, layer maps recomputed].
+    """
+    k = dims[0]
+    nreg = regs.shape[0]
+    ptr = np.zeros(nreg + 1, np.int64)
+    fa = np.empty((16, k))
+    fb = np.empty(16)
+    fc = np.empty((16, k))
+    fr = np.empty(16)
+    nbr = np.empty(16, np.int64)
+    lptr = np.zeros(17, np.int64)
+    labs = np.empty((16, 3), np.int64)
+    nf = 0
+    nl = 0
+    nn = codes.shape[1]
+    dims_off = np.zeros(dims.shape[0], np.int64)
+    for l in range(1, dims.shape[0]):
+        dims_off[l] = dims_off[l - 1] + dims[l]
+    lo = np.empty(k)
+    hi = np.empty(k)
+    lo0 = np.full(k, -np.inf)
+    hi0 = np.full(k, np.inf)
+    for _ in range(3):
+        for i in range(A0.shape[0]):
+            _tighten(lo0, hi0, A0[i], b0[i])
+    cv = np.zeros(k)
+    Gc, gc = _map_cache(dims, k)
+    prev = np.zeros(nn, np.uint8)
+    n_hidden = dims.shape[0] - 2
+    for ri in range(nreg):
+        reg = regs[ri]
+        code = codes[reg]
+        start = 0
+        if ri > 0:
+            start = n_hidden
+            for l in range(n_hidden - 1):
+                same = True
+                for t in range(dims_off[l], dims_off[l + 1]):
+                    if code[t] != prev[t]:
+                        same = False
+                        break
+                if not same:
+                    start = l + 1
+                    break
+        prev[:] = code
+        stats[7] += n_hidden - start
+        _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc, gc,
+                    start)
+        A, b, lab = _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zero_tol)
+        m = A.shape[0]
+        stats[2] += m
+        p = points[reg]
+        slack = np.empty(m)
+        for i in range(m):
+            slack[i] = b[i] - _dot(A[i], p)
+        order = np.argsort(slack)
+        S = np.empty(m, np.int64)
+        in_S = np.zeros(m, np.bool_)
+        nS = 0
+        for i in range(m):
+            if lab[i, 0] == -1:
+                S[nS] = i
+                in_S[i] = True
+                nS += 1
+        box_ok = False
+        box_nS = -1
+        if box_mode == 0:
+            lo[:] = lo0
+            hi[:] = hi0
+            box_ok = True
+            box_nS = nS
+        basis = np.full(k, -1, np.int64)
+        f0 = nf
+        frow = np.empty(m, np.int64)  # row of each facet of this region
+        n_tested = 0
+        for t in range(m):
+            j = order[t]
+            if box_ok and _box_max(A[j], lo, hi) < b[j] - tol:
+                stats[3] += 1
+                continue
+            dup = -1
+            for f in range(f0, nf):
+                rr = frow[f - f0]
+                if abs(b[rr] - b[j]) <= dup_tol and _dot(A[rr], A[j]) >= 1.0 - 1e-12:
+                    dup = f
+                    break
+            if dup >= 0:
+                continue  # same hyperplane as a facet: its label is collected below
+            stats[0] += 1
+            r, c, nS = _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter,
+                                 stats[6:7])
+            n_tested += 1
+            if r > tol:
+                fa = _grow2(fa, nf)
+                fb = _grow1(fb, nf)
+                fc = _grow2(fc, nf)
+                fr = _grow1(fr, nf)
+                nbr = _grow1(nbr, nf)
+                fa[nf] = A[j]
+                fb[nf] = b[j]
+                fc[nf] = c
+                fr[nf] = r
+                nbr[nf] = -1
+                frow[nf - f0] = j
+                nf += 1
+                if not in_S[j]:
+                    S[nS] = j
+                    in_S[j] = True
+                    nS += 1
+            if box_mode == 0 and nS != box_nS:
+                for _ in range(2):
+                    for i in range(nS):
+                        _tighten(lo, hi, A[S[i]], b[S[i]] + tol)
+                box_nS = nS
+            if box_mode == 1 and nS != box_nS and n_tested >= k + 1:
+                box_nS = nS
+                box_ok = True
+                for e in range(k):
+                    for sg in range(2):
+                        cv[:] = 0.0
+                        cv[e] = 1.0 if sg == 0 else -1.0
+                        stats[1] += 1
+                        st, val, xv, basis = lp_max(A, b, S, nS, cv, p, basis, 1e-12,
+                                                    max_iter, stats[5:6])
+                        if st == LPM_OPTIMAL:
+                            if sg == 0:
+                                hi[e] = val + tol
+                            else:
+                                lo[e] = -val - tol
+                        else:
+                            box_ok = False
+                            basis[:] = -1
+                    if not box_ok:
+                        break
+        # labels: every row of the same hyperplane as a facet (duplicates included)
+        for f in range(f0, nf):
+            rr = frow[f - f0]
+            for i in range(m):
+                if i == rr or (abs(b[rr] - b[i]) <= dup_tol and _dot(A[rr], A[i]) >= 1.0 - 1e-12):
+                    labs = _grow2(labs, nl)
+                    labs[nl] = lab[i]
+                    nl += 1
+            lptr = _grow1(lptr, f + 2)
+            lptr[f + 1] = nl
+        # neighbours
+        q = np.empty(nn, np.uint8)
+        for f in range(f0, nf):
+            interior = False
+            for s in range(lptr[f], lptr[f + 1]):
+                if labs[s, 0] >= 0:
+                    interior = True
+            if not interior:
+                continue
+            q[:] = code
+            for s in range(lptr[f], lptr[f + 1]):
+                l = labs[s, 0]
+                if l < 0:
+                    continue
+                idx = dims_off[l] + labs[s, 1]
+                qq = labs[s, 2]
+                q[idx] = qq if code[idx] == qq + 1 else qq + 1
+            nb_i = find_code(codes, q)
+            if nb_i < 0:
+                stats[4] += 1
+                q2 = code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
+                                 intercepts, fc[f], fa[f], on_tol, zero_tol)
+                nb_i = find_code(codes, q2)
+            nbr[f] = nb_i
+        ptr[ri + 1] = nf
+    return (ptr, fa[:nf].copy(), fb[:nf].copy(), fc[:nf].copy(), fr[:nf].copy(),
+            nbr[:nf].copy(), lptr[:nf + 1].copy(), labs[:nl].copy())
+
+
+@njit(cache=True)
+def verify_neighbours(ptr_of, ptr, fa, fb, fc, fr, nbr, lptr, labs, codes, dims, regs, tol,
+                      dup_tol, piv_tol, opt_tol, max_iter):
+    """Check, for each facet of the regions ``regs``, that the neighbour found has a facet
+    on the same hyperplane that holds the centre and covers the whole facet.
+
+    ``ptr_of[region]`` is the index of the region's facet block in ``ptr`` (-1: not
+    computed). Returns a status per facet of ``regs`` (``NB_*``) in block order.
+    """
+    k = fa.shape[1]
+    nf_tot = 0
+    for ri in range(regs.shape[0]):
+        blk = ptr_of[regs[ri]]
+        nf_tot += ptr[blk + 1] - ptr[blk]
+    status = np.empty(nf_tot, np.int64)
+    dims_off = np.zeros(dims.shape[0], np.int64)
+    for l in range(1, dims.shape[0]):
+        dims_off[l] = dims_off[l - 1] + dims[l]
+    pos = 0
+    for ri in range(regs.shape[0]):
+        P = regs[ri]
+        blk = ptr_of[P]
+        for f in range(ptr[blk], ptr[blk + 1]):
+            Q = nbr[f]
+            interior = False
+            for s in range(lptr[f], lptr[f + 1]):
+                if labs[s, 0] >= 0:
+                    interior = True
+            if not interior:
+                status[pos] = NB_DOMAIN
+                pos += 1
+                continue
+            if Q < 0 or ptr_of[Q] < 0:
+                status[pos] = NB_NOT_FOUND
+                pos += 1
+                continue
+            qb = ptr_of[Q]
+            K = -1
+            for g in range(ptr[qb], ptr[qb + 1]):
+                if _dot(fa[g], fa[f]) <= -1.0 + 1e-9 and abs(fb[g] + fb[f]) <= dup_tol:
+                    K = g
+                    break
+            if K < 0:
+                status[pos] = NB_NO_MATCH
+                pos += 1
+                continue
+            st = NB_OK
+            for g in range(ptr[qb], ptr[qb + 1]):
+                if g == K:
+                    continue
+                if _dot(fa[g], fc[f]) > fb[g] + tol:
+                    st = NB_NO_MATCH
+                    break
+                # rows of neurons whose code is the same on both sides agree with P's on
+                # the hyperplane, so the facet satisfies them
+                same = False
+                for s in range(lptr[g], lptr[g + 1]):
+                    l = labs[s, 0]
+                    if l < 0:
+                        same = True
+                        break
+                    idx = dims_off[l] + labs[s, 1]
+                    if codes[P, idx] == codes[Q, idx]:
+                        same = True
+                        break
+                if same:
+                    continue
+                # exact check: does the facet reach beyond row g?
+                nrow = ptr[blk + 1] - ptr[blk]
+                Af = np.empty((nrow, k))
+                bf = np.empty(nrow)
+                rows = np.empty(nrow, np.int64)
+                nr = 0
+                for h in range(ptr[blk], ptr[blk + 1]):
+                    if h == f:
+                        continue
+                    Af[nr] = fa[h]
+                    bf[nr] = fb[h]
+                    rows[nr] = nr
+                    nr += 1
+                Af[nr] = -fa[g]
+                bf[nr] = -fb[g]
+                rows[nr] = nr
+                nr += 1
+                r, c = cheb_in_plane(Af, bf, rows, nr, fa[f], fb[f], tol, piv_tol, opt_tol,
+                                        max_iter)
+                if r > tol:
+                    st = NB_SPLIT
+                    break
+            status[pos] = st
+            pos += 1
+    return status
+
+
+@njit(cache=True)
+def plane_pieces(ptr, fa, fb, Ha, Hb, tol, piv_tol, opt_tol, max_iter):
+    """For each region block ``i``: the Chebyshev ball of its cell (given by its facets)
+    inside the hyperplane ``{Ha[i] . x = Hb[i]}``. Returns ``(r, centre)`` arrays."""
+    n = ptr.shape[0] - 1
+    k = fa.shape[1]
+    R = np.empty(n)
+    C = np.empty((n, k))
+    for i in range(n):
+        nr = ptr[i + 1] - ptr[i]
+        rows = np.empty(nr, np.int64)
+        for t in range(nr):
+            rows[t] = ptr[i] + t
+        r, c = cheb_in_plane(fa, fb, rows, nr, Ha[i], Hb[i], tol, piv_tol, opt_tol,
+                                max_iter)
+        R[i] = r
+        C[i] = c
+    return R, C
+
+
+@njit(cache=True)
+def jacobians(W_flat, W_off, dims, slopes, codes):
+    """Jacobian ``(n_regions, out, k)`` of the network on each region (unit coordinates)."""
+    k = dims[0]
+    n_hidden = dims.shape[0] - 2
+    n_layers = dims.shape[0] - 1
+    out = dims[dims.shape[0] - 1]
+    n = codes.shape[0]
+    res = np.empty((n, out, k))
+    for i in range(n):
+        M = np.eye(k)
+        off = 0
+        for l in range(n_layers):
+            n_in = dims[l]
+            n_out = dims[l + 1]
+            W = W_flat[W_off[l]:W_off[l + 1]].reshape(n_out, n_in)
+            G = W @ M
+            if l < n_hidden:
+                for j in range(n_out):
+                    sl = slopes[l, codes[i, off + j]]
+                    for t in range(k):
+                        G[j, t] *= sl
+                off += n_out
+            M = G
+        res[i] = M
+    return res

@@ -1,0 +1,863 @@
+"""The region adjacency complex: facets, neighbours, graph, linear regions, decision boundary.
+
+What it computes
+----------------
+For every region ``P`` of a :class:`~polyregion.RegionSet`, its irredundant facets: the
+rows ``a . x <= b`` of ``P`` whose hyperplane meets ``P`` in a ``(d-1)``-dimensional face
+(a ball of radius ``> tol`` inside the hyperplane), each labelled by the neuron(s)
+``(layer, unit, breakpoint)`` carrying it or by the domain facet (``layer = -1``), with a
+point in its relative interior (the Chebyshev centre of the facet inside its hyperplane)
+and the region across it. From these, :func:`adjacency` builds a :class:`networkx.Graph`
+with one node per region and one edge per pair of regions sharing a ``(d-1)``-face;
+regions that touch only in a lower-dimensional face are not adjacent.
+
+Method
+------
+Facets come from a Numba kernel (:mod:`polyregion.enumerate._kernels_facets`): rows are
+visited nearest first; a row whose hyperplane misses an outer box of the working set is
+dropped; the others get a Chebyshev LP inside their hyperplane, completed by constraint
+generation so that it is exact for all rows. The region across a facet is found without
+any all-pairs comparison: in a continuous piecewise-linear network, every pre-activation
+on the far side differs from its expression on ``P`` by a multiple of the facet's
+hyperplane function, so the far region shares the whole facet with ``P`` and its code is
+``P``'s code with the neurons carrying the facet moved to their adjacent piece; the code is
+found by binary search in the sorted codes. Each match is then checked against the
+neighbour's own facets (same hyperplane, holding the facet's centre, covering the facet).
+Facets that fail a check (codes that are not regions, e.g. thin slivers dropped by the
+enumeration tolerance, or pieces covered by several neighbours) go to :func:`split_facet`:
+locate the region across the facet's centre, take the piece it shares, split the rest of
+the facet by that neighbour's constraints and repeat on each remaining piece.
+
+Cost: per region, one pass over its rows, ``2 d`` small LPs for the box and one small LP
+per candidate facet, then one binary search per facet: near-linear in regions x facets.
+
+Coordinates are the RegionSet's enumeration coordinates (``t`` for a Slice).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import FileFormatError, InvalidInputError
+
+__all__ = [
+    "Complex", "Facets", "LinearRegions", "DecisionBoundary", "complex_of", "adjacency",
+    "facets", "vertices", "linear_regions", "decision_regions", "split_facet",
+    "write_graphml", "read_graphml", "save_edges", "load_edges",
+]
+
+#: A neuron whose hyperplane passes within ``ON_PLANE * feasibility`` of a facet's centre
+#: is treated as passing through it when the code across is computed by a forward pass.
+ON_PLANE = 1e-3
+#: Two rows are the same hyperplane when their unit normals agree to ``1 - 1e-12`` in
+#: cosine and their offsets to ``DUPLICATE * feasibility``.
+DUPLICATE = 100.0
+
+
+# --------------------------------------------------------------------------- flat network
+class _Flat:
+    """The network in unit-scale coordinates ``x = (t - center) / scale``, flattened."""
+
+    def __init__(self, rs):
+        net = rs.enum_net
+        domain = rs.domain
+        lo, hi = domain.bounds()
+        if domain.bounded:
+            center = 0.5 * (lo + hi)
+            scale = float(0.5 * np.linalg.norm(hi - lo))
+        else:
+            center = np.zeros(domain.dim)
+            scale = 1.0
+        self.center, self.scale = center, scale
+        A, b = domain.halfspaces()
+        if A.shape[0]:
+            nrm = np.linalg.norm(A, axis=1)
+            A, b = A / nrm[:, None], b / nrm
+            b = (b - A @ center) / scale
+        self.A0 = np.ascontiguousarray(A, dtype=np.float64).reshape(-1, domain.dim)
+        self.b0 = np.ascontiguousarray(b, dtype=np.float64)
+        Ws = [np.array(W, dtype=np.float64) for W in net.weights]
+        bs = [np.array(v, dtype=np.float64) for v in net.biases]
+        bs[0] = bs[0] + Ws[0] @ center
+        Ws[0] = Ws[0] * scale
+        self.dims = np.array([domain.dim] + [W.shape[0] for W in Ws], np.int64)
+        acts = net.activations
+        nmax = max([len(a.breakpoints) for a in acts], default=1)
+        L = max(len(acts), 1)
+        self.n_bp = np.array([len(a.breakpoints) for a in acts] or [1], np.int64)
+        self.bps = np.zeros((L, nmax))
+        self.slopes = np.zeros((L, nmax + 1))
+        self.intercepts = np.zeros((L, nmax + 1))
+        for l, a in enumerate(acts):
+            nb = len(a.breakpoints)
+            self.bps[l, :nb] = a.breakpoints
+            self.slopes[l, :nb + 1] = a.slopes
+            self.intercepts[l, :nb + 1] = a.intercepts
+        self.W_flat = np.ascontiguousarray(np.concatenate([W.ravel() for W in Ws]))
+        self.W_off = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
+        self.b_flat = np.ascontiguousarray(np.concatenate(bs))
+        self.b_off = np.concatenate([[0], np.cumsum([v.size for v in bs])]).astype(np.int64)
+        self.net_args = (self.W_flat, self.W_off, self.b_flat, self.b_off, self.dims,
+                         self.n_bp, self.bps, self.slopes, self.intercepts)
+
+    def to_unit(self, t):
+        return (np.asarray(t, float) - self.center) / self.scale
+
+    def to_enum(self, x):
+        return self.center + self.scale * np.asarray(x, float)
+
+    def row_to_enum(self, a, b):
+        """Row ``a.x <= b`` in unit coordinates -> ``a.t <= b'`` in enumeration coords."""
+        return a, self.scale * b + a @ self.center
+
+
+def _sorted_codes(rs):
+    codes = np.ascontiguousarray(rs.codes)
+    if len(codes) > 1 and codes.shape[1]:
+        order = np.lexsort(codes.T[::-1])
+        if np.any(order != np.arange(len(codes))):
+            return np.ascontiguousarray(codes[order]), order
+    return codes, None
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class Facets:
+    """The irredundant facets of one region (enumeration coordinates).
+
+    Attributes
+    ----------
+    A, b : ndarray, shapes (n_facets, dim) and (n_facets,)
+        The region is ``{x : A x <= b}``; rows are unit vectors.
+    labels : list of list of (layer, unit, breakpoint)
+        The neurons carrying each facet (several for coincident neurons); ``layer = -1``
+        marks a domain facet (``unit`` = its index in ``domain.halfspaces()``).
+    points : ndarray, shape (n_facets, dim)
+        A point in the relative interior of each facet (its Chebyshev centre inside the
+        hyperplane).
+    radii : ndarray, shape (n_facets,)
+        A ``(d-1)``-ball of this radius around ``points[f]`` lies in the facet (capped at
+        the domain scale).
+    neighbours : ndarray of int, shape (n_facets,)
+        The region across the facet's centre; -1 for domain facets.
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    labels: list
+    points: np.ndarray
+    radii: np.ndarray
+    neighbours: np.ndarray
+
+    def __len__(self):
+        return self.A.shape[0]
+
+
+@dataclass
+class Complex:
+    """Facets of all regions and the matched facet pieces (enumeration coordinates).
+
+    Attributes
+    ----------
+    ptr : ndarray, shape (n_regions + 1,)
+        Facets of region ``i`` are ``ptr[i]:ptr[i+1]``.
+    A, b, points, radii : facet rows, offsets, relative-interior points, radii.
+    label_ptr, labels : facet ``f`` has labels ``labels[label_ptr[f]:label_ptr[f+1]]``.
+    status : ndarray of int
+        0 matched by the fast path, 1 domain facet, 2-4 resolved by :func:`split_facet`.
+    pieces : dict of arrays
+        ``region, facet, neighbour, point, radius``: every shared facet piece; a piece
+        with ``neighbour = -1`` could not be matched to a region.
+    stats : dict
+    """
+
+    ptr: np.ndarray
+    A: np.ndarray
+    b: np.ndarray
+    points: np.ndarray
+    radii: np.ndarray
+    label_ptr: np.ndarray
+    labels: np.ndarray
+    status: np.ndarray
+    pieces: dict
+    stats: dict = field(default_factory=dict)
+
+    def facet_labels(self, f):
+        return [tuple(int(v) for v in row) for row in self.labels[self.label_ptr[f]:self.label_ptr[f + 1]]]
+
+
+@dataclass
+class LinearRegions:
+    """Connected components of adjacent regions with equal affine maps.
+
+    Attributes
+    ----------
+    labels : ndarray of int, shape (n_regions,)
+        Component of each activation region, numbered by first appearance.
+    n_linear : int
+        Number of linear regions (components).
+    n_activation : int
+        Number of activation regions.
+    """
+
+    labels: np.ndarray
+    n_linear: int
+    n_activation: int
+
+    def __repr__(self):
+        return f"LinearRegions(n_linear={self.n_linear}, n_activation={self.n_activation})"
+
+
+@dataclass
+class DecisionBoundary:
+    """The pieces of ``{f = 0}`` of a one-output network inside each region it crosses.
+
+    Attributes
+    ----------
+    regions : ndarray of int
+        Regions whose interior the zero set crosses.
+    A, b : ndarray
+        In region ``regions[i]`` the boundary piece lies on ``{x : A[i] . x = b[i]}``
+        (unit ``A[i]``, pointing to ``f > 0``).
+    points, radii : ndarray
+        A point in the relative interior of each piece and a radius of a ball inside it.
+    zero_regions : ndarray of int
+        Regions on which ``f`` vanishes identically.
+    graph : networkx.Graph
+        The adjacency graph restricted to ``regions``.
+    """
+
+    regions: np.ndarray
+    A: np.ndarray
+    b: np.ndarray
+    points: np.ndarray
+    radii: np.ndarray
+    zero_regions: np.ndarray
+    graph: object
+
+    def __len__(self):
+        return len(self.regions)
+
+
+# --------------------------------------------------------------------------- kernels glue
+def _tols(rs):
+    tol = rs.tolerances
+    return dict(tol=tol.feasibility, zero_tol=tol.zero_row, dup_tol=DUPLICATE * tol.feasibility,
+                on_tol=ON_PLANE * tol.feasibility, piv_tol=tol.pivot, opt_tol=tol.pivot * 1e-2,
+                max_iter=tol.max_simplex_iter)
+
+
+def _run_facets(rs, flat, codes, pts_unit, regs):
+    from .enumerate._kernels_facets import region_facets
+
+    t = _tols(rs)
+    stats = np.zeros(8, np.int64)
+    out = region_facets(*flat.net_args, flat.A0, flat.b0, codes, pts_unit,
+                        np.ascontiguousarray(regs, dtype=np.int64), t["tol"], t["zero_tol"],
+                        t["dup_tol"], t["on_tol"], t["piv_tol"], t["opt_tol"], t["max_iter"], 1,
+                        stats)
+    return out, stats
+
+
+def _context(rs):
+    ctx = rs._cache.get("graph_ctx")
+    if ctx is None:
+        flat = _Flat(rs)
+        codes, order = _sorted_codes(rs)
+        pts = rs.points if order is None else rs.points[order]
+        ctx = dict(flat=flat, codes=codes, order=order,
+                   pts=np.ascontiguousarray(flat.to_unit(pts)))
+        rs._cache["graph_ctx"] = ctx
+    return ctx
+
+
+def complex_of(rs):
+    """The :class:`Complex` of a RegionSet (built once, then cached on it).
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> cx = pr.graph.complex_of(pr.enumerate_regions(net, pr.Box.cube(2)))
+    >>> np.diff(cx.ptr).tolist()       # four squares, four facets each
+    [4, 4, 4, 4]
+    >>> sorted(set(cx.pieces["neighbour"].tolist()))
+    [0, 1, 2, 3]
+    """
+    if "complex" in rs._cache:
+        return rs._cache["complex"]
+    import time
+
+    from .enumerate._kernels_facets import NB_OK, verify_neighbours
+
+    t0 = time.perf_counter()
+    ctx = _context(rs)
+    flat, codes, order = ctx["flat"], ctx["codes"], ctx["order"]
+    n = len(codes)
+    t = _tols(rs)
+    (ptr, fa, fb, fc, fr, nbr, lptr, labs), kst = _run_facets(rs, flat, codes, ctx["pts"],
+                                                              np.arange(n))
+    status = verify_neighbours(np.arange(n, dtype=np.int64), ptr, fa, fb, fc, fr, nbr, lptr,
+                               labs, codes, flat.dims, np.arange(n, dtype=np.int64), t["tol"],
+                               t["dup_tol"], t["piv_tol"], t["opt_tol"], t["max_iter"])
+    fac_region = np.repeat(np.arange(n), np.diff(ptr))
+    ok = status == NB_OK
+    p_reg = [fac_region[ok]]
+    p_fac = [np.flatnonzero(ok)]
+    p_nbr = [nbr[ok]]
+    p_pt = [fc[ok]]
+    p_r = [fr[ok]]
+    hard = np.flatnonzero(status >= 2)
+    for f in hard:
+        P = int(fac_region[f])
+        for Q, c, r in _resolve(rs, ctx, ptr, fa, fb, fc, fr, nbr, P, int(f)):
+            p_reg.append(np.array([P]))
+            p_fac.append(np.array([f]))
+            p_nbr.append(np.array([Q]))
+            p_pt.append(np.asarray(c)[None, :])
+            p_r.append(np.array([r]))
+    # back to the RegionSet's order and enumeration coordinates
+    inv = None
+    if order is not None:
+        # sorted position s holds region order[s]
+        inv = order
+    pieces = dict(region=np.concatenate(p_reg).astype(np.int64),
+                  facet=np.concatenate(p_fac).astype(np.int64),
+                  neighbour=np.concatenate(p_nbr).astype(np.int64),
+                  point=flat.to_enum(np.concatenate(p_pt).reshape(-1, rs.dim)),
+                  radius=np.concatenate(p_r) * flat.scale)
+    A_t, b_t = fa, flat.scale * fb + fa @ flat.center
+    if inv is not None:
+        # reorder the facet blocks to the RegionSet's region order
+        pos = np.empty(n, np.int64)
+        pos[order] = np.arange(n)  # region i sits at sorted position pos[i]
+        counts = np.diff(ptr)[pos]
+        new_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        fidx = np.concatenate([np.arange(ptr[s], ptr[s + 1]) for s in pos]) if n else \
+            np.zeros(0, np.int64)
+        fmap = np.empty_like(fidx)
+        fmap[fidx] = np.arange(len(fidx))
+        lcounts = np.diff(lptr)[fidx]
+        new_lptr = np.concatenate([[0], np.cumsum(lcounts)]).astype(np.int64)
+        lidx = np.concatenate([np.arange(lptr[f], lptr[f + 1]) for f in fidx]) if len(fidx) \
+            else np.zeros(0, np.int64)
+        ptr, lptr, labs = new_ptr, new_lptr, labs[lidx]
+        A_t, b_t, fc, fr, status = A_t[fidx], b_t[fidx], fc[fidx], fr[fidx], status[fidx]
+        pieces["region"] = inv[pieces["region"]]
+        pieces["neighbour"] = np.where(pieces["neighbour"] >= 0,
+                                       inv[np.maximum(pieces["neighbour"], 0)], -1)
+        pieces["facet"] = fmap[pieces["facet"]]
+    cx = Complex(ptr=ptr, A=A_t, b=b_t, points=flat.to_enum(fc), radii=fr * flat.scale,
+                 label_ptr=lptr, labels=labs, status=status, pieces=pieces)
+    names = ("facet_lps", "box_lps", "rows", "rows_dropped_by_box", "forward_passes",
+             "box_iterations", "facet_lp_rounds", "layer_maps")
+    cx.stats = {k: int(v) for k, v in zip(names, kst)}
+    cx.stats.update(n_facets=int(len(cx.A)), n_split=int(len(hard)),
+                    n_unmatched=int(np.sum(pieces["neighbour"] < 0)),
+                    seconds=time.perf_counter() - t0)
+    rs._cache["complex"] = cx
+    return cx
+
+
+def _find_across(rs, ctx, ptr, fa, fb, point, normal, radius):
+    """The region across ``point`` (unit coords) in direction ``normal`` and its facet
+    rows except the one on the hyperplane: ``(Q, A_Q, b_Q)`` or None."""
+    from .enumerate._kernels_facets import code_across, find_code
+
+    flat, codes = ctx["flat"], ctx["codes"]
+    t = _tols(rs)
+    beta = float(normal @ point)
+    cands = []
+    q = code_across(*flat.net_args, np.ascontiguousarray(point), np.ascontiguousarray(normal),
+                    t["on_tol"], t["zero_tol"])
+    cands.append(find_code(codes, q))
+    for eps in (1e-3, 1e-6):
+        x = point + eps * max(radius, t["tol"]) * normal
+        c = rs.enum_net.codes(flat.to_enum(x)[None, :])[0]
+        cands.append(find_code(codes, np.ascontiguousarray(c.astype(np.uint8))))
+    for Q in cands:
+        if Q < 0:
+            continue
+        rows = slice(ptr[Q], ptr[Q + 1])
+        AQ, bQ = fa[rows], fb[rows]
+        match = np.flatnonzero((AQ @ normal <= -1 + 1e-9) & (np.abs(bQ + beta) <= t["dup_tol"]))
+        if len(match) == 0:
+            continue
+        keep = np.ones(len(AQ), bool)
+        keep[match] = False
+        if np.all(AQ[keep] @ point <= bQ[keep] + t["tol"]):
+            return int(Q), AQ[keep], bQ[keep]
+    return None
+
+
+def _resolve(rs, ctx, ptr, fa, fb, fc, fr, nbr, P, f):
+    rows = np.r_[ptr[P]:f, f + 1:ptr[P + 1]]
+
+    def find(point, radius):
+        return _find_across(rs, ctx, ptr, fa, fb, point, fa[f], radius)
+
+    return split_facet(fa[rows], fb[rows], fa[f], fb[f], find, rs.tolerances.feasibility)
+
+
+def split_facet(A, b, a, beta, find, tol, max_pieces=10_000):
+    """Cover the facet ``F = {x : a.x = beta, A x <= b}`` by the regions across it.
+
+    The general case of neighbour finding: locate the region ``Q`` across the centre of
+    (a remaining piece of) ``F``, record the piece ``F ∩ Q`` it shares, split the rest of
+    the piece by ``Q``'s constraints into convex pieces and repeat on each.
+
+    Parameters
+    ----------
+    A, b : ndarray
+        The other facets of the region (``a`` a unit vector, ``F`` lies in ``a.x = beta``).
+    find : callable
+        ``find(point, radius)`` -> ``(Q, AQ, bQ)`` -- the region across ``point`` and its
+        constraints other than the one on the hyperplane -- or ``None``.
+    tol : float
+        Pieces whose ``(d-1)``-dimensional inscribed radius is ``<= tol`` are dropped.
+
+    Returns
+    -------
+    list of (Q, point, radius)
+        One entry per shared piece (``Q = -1``: a piece no region was found across).
+
+    Examples
+    --------
+    A unit square's right edge ``x = 1`` seen by two bricks ``y < 0.3`` and ``y > 0.3``:
+
+    >>> import numpy as np
+    >>> from polyregion.graph import split_facet
+    >>> A = np.array([[0.0, 1.0], [0.0, -1.0]]); b = np.array([1.0, 0.0])
+    >>> def find(p, r):
+    ...     if p[1] < 0.3:
+    ...         return 1, np.array([[0.0, 1.0]]), np.array([0.3])
+    ...     return 2, np.array([[0.0, -1.0]]), np.array([-0.3])
+    >>> sorted((q, round(float(p[1]), 3)) for q, p, r in split_facet(A, b, np.array([1.0, 0.0]), 1.0, find, 1e-9))
+    [(1, 0.15), (2, 0.65)]
+    """
+    from .enumerate._kernels_facets import cheb_in_plane
+
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    out = []
+    stack = [(np.asarray(A, float).reshape(-1, len(a)), np.asarray(b, float))]
+    lp = dict(piv_tol=1e-11, opt_tol=1e-13, max_iter=10_000)
+
+    def cheb(Ar, br):
+        Ar = np.ascontiguousarray(Ar, dtype=np.float64).reshape(-1, len(a))
+        nr = np.linalg.norm(Ar, axis=1)
+        nz = nr > 0
+        if np.any(~nz & (np.asarray(br) < -tol)):
+            return -1.0, None
+        Ar, br = Ar[nz] / nr[nz, None], np.asarray(br, float)[nz] / nr[nz]
+        r, c = cheb_in_plane(Ar, np.ascontiguousarray(br), np.arange(len(Ar), dtype=np.int64),
+                             len(Ar), a, float(beta), tol, lp["piv_tol"], lp["opt_tol"],
+                             lp["max_iter"])
+        return r, c
+
+    while stack and len(out) < max_pieces:
+        Ap, bp = stack.pop()
+        r, c = cheb(Ap, bp)
+        if not r > tol:
+            continue
+        got = find(c, r)
+        if got is None:
+            out.append((-1, c, r))
+            continue
+        Q, AQ, bQ = got
+        AQ = np.asarray(AQ, float).reshape(-1, len(a))
+        bQ = np.asarray(bQ, float)
+        r2, c2 = cheb(np.vstack([Ap, AQ]), np.concatenate([bp, bQ]))
+        if r2 > tol:
+            out.append((Q, c2, r2))
+        else:  # the centre's neighbour shares nothing of positive size: stop here
+            out.append((-1, c, r))
+            continue
+        # the rest: piece ∩ {AQ[0..t-1] satisfied} ∩ {AQ[t] violated}
+        for t in range(len(AQ)):
+            stack.append((np.vstack([Ap, AQ[:t], -AQ[t:t + 1]]),
+                          np.concatenate([bp, bQ[:t], -bQ[t:t + 1]])))
+    return out
+
+
+# --------------------------------------------------------------------------- public API
+def facets(rs, i):
+    """The irredundant facets of region ``i`` (see :class:`Facets`).
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))
+    >>> F = rs.facets(3)                 # the square [0, 1]^2
+    >>> len(F), sorted(F.neighbours.tolist())
+    (4, [-1, -1, 1, 2])
+    """
+    i = rs._check_i(i)
+    cx = rs._cache.get("complex")
+    if cx is not None:
+        sl = slice(cx.ptr[i], cx.ptr[i + 1])
+        nb = np.full(cx.ptr[i + 1] - cx.ptr[i], -1, np.int64)
+        sel = cx.pieces["region"] == i
+        for f, q in zip(cx.pieces["facet"][sel], cx.pieces["neighbour"][sel]):
+            if nb[f - cx.ptr[i]] < 0:
+                nb[f - cx.ptr[i]] = q
+        return Facets(cx.A[sl].copy(), cx.b[sl].copy(),
+                      [cx.facet_labels(f) for f in range(cx.ptr[i], cx.ptr[i + 1])],
+                      cx.points[sl].copy(), cx.radii[sl].copy(), nb)
+    ctx = _context(rs)
+    flat, codes, order = ctx["flat"], ctx["codes"], ctx["order"]
+    s = i
+    if order is not None:
+        s = int(np.flatnonzero(order == i)[0])
+    (ptr, fa, fb, fc, fr, nbr, lptr, labs), _ = _run_facets(rs, flat, codes, ctx["pts"],
+                                                            np.array([s]))
+    if order is not None:
+        nbr = np.where(nbr >= 0, order[np.maximum(nbr, 0)], -1)
+    labels = [[tuple(int(v) for v in row) for row in labs[lptr[f]:lptr[f + 1]]]
+              for f in range(len(fa))]
+    return Facets(fa.copy(), flat.scale * fb + fa @ flat.center, labels, flat.to_enum(fc),
+                  fr * flat.scale, nbr.astype(np.int64))
+
+
+def vertices(rs, i):
+    """Vertices of region ``i``: for ``dim == 2`` the polygon counter-clockwise.
+
+    In other dimensions the vertices in lexicographic order (enumerated from the facets;
+    meant for small regions in low dimension).
+
+    Raises
+    ------
+    InvalidInputError
+        The region is unbounded.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))
+    >>> (rs.vertices(3).round(6) + 0.0).tolist()     # the square [0, 1]^2
+    [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+    """
+    F = facets(rs, i)
+    A, b = F.A, F.b
+    d = rs.dim
+    tol = rs.tolerances.feasibility * max(rs.domain.scale, 1.0)
+    if d == 1:
+        up, down = A[:, 0] > 0, A[:, 0] < 0
+        if not up.any() or not down.any():
+            raise InvalidInputError(f"Region {i} is unbounded: it has no finite vertices list.")
+        return np.array([[np.max(b[down] / A[down, 0])], [np.min(b[up] / A[up, 0])]])
+    if d == 2:
+        ang = np.arctan2(A[:, 1], A[:, 0])
+        o = np.argsort(ang)
+        A, b, ang = A[o], b[o], ang[o]
+        gaps = np.diff(np.concatenate([ang, ang[:1] + 2 * np.pi]))
+        if len(A) < 3 or np.any(gaps >= np.pi - 1e-12):
+            raise InvalidInputError(f"Region {i} is unbounded: its polygon has no closed "
+                                    "vertex cycle.")
+        V = []
+        for f in range(len(A)):
+            g = (f + 1) % len(A)
+            V.append(np.linalg.solve(np.vstack([A[f], A[g]]), np.array([b[f], b[g]])))
+        return np.array(V)
+    from itertools import combinations
+
+    V = []
+    for idx in combinations(range(len(A)), d):
+        M = A[list(idx)]
+        if abs(np.linalg.det(M)) < 1e-12:
+            continue
+        v = np.linalg.solve(M, b[list(idx)])
+        if np.all(A @ v <= b + 1e3 * tol) and not any(np.linalg.norm(v - w) <= 1e3 * tol for w in V):
+            V.append(v)
+    if not V:
+        raise InvalidInputError(f"Region {i} has no vertices (it is unbounded).")
+    V = np.array(V)
+    return V[np.lexsort(V.T[::-1])]
+
+
+def adjacency(rs):
+    """The region adjacency graph.
+
+    Nodes ``0 .. len(rs)-1`` with attributes ``index``, ``code`` (uint8 array) and
+    ``point`` (interior point). An edge joins two regions sharing a ``(d-1)``-dimensional
+    facet, with attributes ``neurons`` (tuple of ``(layer, unit, breakpoint)`` carrying
+    the facet), ``hyperplane`` ``(a, b)`` (unit ``a``; the smaller-index region lies in
+    ``a . x <= b``), ``point`` (in the facet's relative interior) and ``radius`` (a
+    ``(d-1)``-ball of this radius around ``point`` lies in the shared facet). Graph
+    attribute ``stats`` holds counters, including ``n_one_sided`` (edges seen from one
+    region only; 0 for a consistent complex).
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> G = pr.enumerate_regions(net, pr.Box.cube(2)).adjacency()
+    >>> G.number_of_nodes(), sorted(G.edges())
+    (4, [(0, 1), (0, 2), (1, 3), (2, 3)])
+    >>> G.edges[1, 3]["neurons"]
+    ((0, 0, 0),)
+    """
+    import networkx as nx
+
+    cx = complex_of(rs)
+    pc = cx.pieces
+    G = nx.Graph()
+    G.add_nodes_from((i, {"index": i, "code": rs.codes[i], "point": rs.points[i]})
+                     for i in range(len(rs)))
+    seen = {}
+    reg, nbr, fac = pc["region"], pc["neighbour"], pc["facet"]
+    for e in range(len(reg)):
+        P, Q = int(reg[e]), int(nbr[e])
+        if Q < 0 or Q == P:
+            continue
+        key = (P, Q) if P < Q else (Q, P)
+        sides = seen.get(key)
+        if sides is None:
+            seen[key] = [e, None] if P < Q else [None, e]
+        elif P < Q:
+            sides[0] = e if sides[0] is None else sides[0]
+        else:
+            sides[1] = e if sides[1] is None else sides[1]
+    one_sided = 0
+    edges = []
+    for (u, v), (eu, ev) in seen.items():
+        if eu is None or ev is None:
+            one_sided += 1
+        if eu is not None:
+            f = fac[eu]
+            a, b = cx.A[f], cx.b[f]
+        else:
+            f = fac[ev]
+            a, b = -cx.A[f], -cx.b[f]
+        e = eu if eu is not None else ev
+        neurons = tuple(lab for lab in cx.facet_labels(f) if lab[0] >= 0)
+        edges.append((u, v, {"neurons": neurons, "hyperplane": (a, float(b)),
+                             "point": pc["point"][e], "radius": float(pc["radius"][e])}))
+    G.add_edges_from(edges)
+    G.graph["stats"] = dict(cx.stats, n_one_sided=one_sided)
+    G.graph["dim"] = rs.dim
+    return G
+
+
+def _jacobians(rs):
+    from .enumerate._kernels_facets import jacobians
+
+    ctx = _context(rs)
+    flat = ctx["flat"]
+    J = jacobians(flat.W_flat, flat.W_off, flat.dims, flat.slopes, np.ascontiguousarray(rs.codes))
+    return J / flat.scale  # d f / d t
+
+
+def linear_regions(rs, rtol=1e-9):
+    """Merge adjacent activation regions whose affine maps are equal.
+
+    Two adjacent regions agree on their shared facet, so their maps are equal exactly
+    when their Jacobians are: ``|J_P - J_Q| <= rtol * max(|J_P|, |J_Q|)`` (Frobenius).
+
+    Returns
+    -------
+    LinearRegions
+
+    Examples
+    --------
+    A neuron with zero outgoing weight splits the plane but not the function:
+
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.array([[1.0, 0.0]])],
+    ...                              [np.zeros(2), np.zeros(1)])
+    >>> lr = pr.enumerate_regions(net, pr.Box.cube(2)).linear_regions()
+    >>> lr.n_activation, lr.n_linear
+    (4, 2)
+    """
+    n = len(rs)
+    J = _jacobians(rs).reshape(n, -1)
+    pc = complex_of(rs).pieces
+    P, Q = pc["region"], pc["neighbour"]
+    m = Q >= 0
+    P, Q = P[m], Q[m]
+    nJ = np.linalg.norm(J, axis=1)
+    diff = np.linalg.norm(J[P] - J[Q], axis=1)
+    same = diff <= rtol * np.maximum(np.maximum(nJ[P], nJ[Q]), 1e-300)
+    same |= (nJ[P] == 0) & (nJ[Q] == 0)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    g = coo_matrix((np.ones(int(same.sum())), (P[same], Q[same])), shape=(n, n))
+    k, lab = connected_components(g, directed=False)
+    # renumber by first appearance
+    _, first = np.unique(lab, return_index=True)
+    rank = np.empty(k, np.int64)
+    rank[np.argsort(first)] = np.arange(k)
+    return LinearRegions(labels=rank[lab], n_linear=int(k), n_activation=n)
+
+
+def decision_regions(rs):
+    """The decision boundary ``{f = 0}`` of a one-output network, region by region.
+
+    Returns
+    -------
+    DecisionBoundary
+
+    Raises
+    ------
+    InvalidInputError
+        The network has more than one output.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.array([[1.0, -1.0]])],
+    ...                              [np.zeros(2), np.array([-0.5])])
+    >>> db = pr.enumerate_regions(net, pr.Box.cube(2)).decision_regions()
+    >>> db.regions.tolist()              # f = relu(x) - relu(y) - 0.5
+    [2, 3]
+    """
+    from .enumerate._kernels_facets import plane_pieces
+
+    if rs.net.output_dim != 1:
+        raise InvalidInputError(
+            f"`decision_regions` needs a network with one output; this one has "
+            f"{rs.net.output_dim}.")
+    n = len(rs)
+    cx = complex_of(rs)
+    J = _jacobians(rs)[:, 0, :]  # (n, dim) in enumeration coordinates
+    f_pts = rs.enum_net.forward(rs.points)[:, 0]
+    c0 = f_pts - np.einsum("ij,ij->i", J, rs.points)
+    nrm = np.linalg.norm(J, axis=1)
+    flat_f = nrm <= 1e-12 * max(float(nrm.max(initial=0.0)), 1e-300)
+    zero = flat_f & (np.abs(c0) <= 1e-12 * max(float(np.abs(f_pts).max(initial=0.0)), 1e-300))
+    Ha = np.where(flat_f[:, None], 0.0, -J / np.where(flat_f, 1.0, nrm)[:, None])
+    Hb = np.where(flat_f, 0.0, c0 / np.where(flat_f, 1.0, nrm))
+    # in unit coordinates: -J.t <= c0  <=> f >= 0 ; plane {J.t + c0 = 0} = {Ha.t = Hb}
+    flat = _context(rs)["flat"]
+    Hb_u = (Hb - Ha @ flat.center) / flat.scale if n else Hb
+    fa_u, fb_u = cx.A, (cx.b - np.einsum("ij,j->i", cx.A, flat.center)) / flat.scale
+    R, C = plane_pieces(cx.ptr, np.ascontiguousarray(fa_u), np.ascontiguousarray(fb_u),
+                        np.ascontiguousarray(Ha), np.ascontiguousarray(Hb_u),
+                        rs.tolerances.feasibility, rs.tolerances.pivot,
+                        rs.tolerances.pivot * 1e-2, rs.tolerances.max_simplex_iter)
+    cross = (R > rs.tolerances.feasibility) & ~flat_f
+    idx = np.flatnonzero(cross)
+    G = adjacency(rs).subgraph(idx.tolist()).copy()
+    return DecisionBoundary(regions=idx, A=-Ha[idx], b=-Hb[idx], points=flat.to_enum(C[idx]),
+                            radii=R[idx] * flat.scale, zero_regions=np.flatnonzero(zero),
+                            graph=G)
+
+
+# --------------------------------------------------------------------------- export
+_NODE_JSON = ("code", "point")
+_EDGE_JSON = ("neurons", "hyperplane", "point")
+
+
+def _jsonable(key, v):
+    if key == "hyperplane":
+        a, b = v
+        return json.dumps([np.asarray(a, float).tolist(), float(b)])
+    if key == "neurons":
+        return json.dumps([list(map(int, t)) for t in v])
+    return json.dumps(np.asarray(v).tolist())
+
+
+def write_graphml(G, path):
+    """Write an adjacency graph to GraphML; arrays and tuples become JSON strings.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr, tempfile, os
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> G = pr.enumerate_regions(net, pr.Box.cube(2)).adjacency()
+    >>> p = os.path.join(tempfile.mkdtemp(), "g.graphml")
+    >>> pr.graph.write_graphml(G, p)
+    >>> H = pr.graph.read_graphml(p)
+    >>> sorted(H.edges()) == sorted(G.edges()), H.edges[1, 3]["neurons"]
+    (True, ((0, 0, 0),))
+    """
+    import networkx as nx
+
+    H = nx.Graph()
+    H.graph["dim"] = int(G.graph.get("dim", 0))
+    H.graph["stats"] = json.dumps(G.graph.get("stats", {}))
+    for n, d in G.nodes(data=True):
+        H.add_node(n, **{k: (_jsonable(k, v) if k in _NODE_JSON else v) for k, v in d.items()})
+    for u, v, d in G.edges(data=True):
+        H.add_edge(u, v, **{k: (_jsonable(k, x) if k in _EDGE_JSON else x) for k, x in d.items()})
+    nx.write_graphml(H, path)
+
+
+def read_graphml(path):
+    """Read a graph written by :func:`write_graphml`, restoring arrays and tuples."""
+    import networkx as nx
+
+    try:
+        H = nx.read_graphml(path, node_type=int)
+    except Exception as exc:
+        raise FileFormatError(f"{path!r} is not a readable GraphML file: {exc}") from None
+    G = nx.Graph()
+    G.graph["dim"] = int(H.graph.get("dim", 0))
+    G.graph["stats"] = json.loads(H.graph.get("stats", "{}"))
+    for n, d in H.nodes(data=True):
+        G.add_node(n, index=int(d.get("index", n)),
+                   code=np.array(json.loads(d["code"]), np.uint8),
+                   point=np.array(json.loads(d["point"]), float))
+    for u, v, d in H.edges(data=True):
+        a, b = json.loads(d["hyperplane"])
+        G.add_edge(u, v, neurons=tuple(tuple(t) for t in json.loads(d["neurons"])),
+                   hyperplane=(np.array(a, float), float(b)),
+                   point=np.array(json.loads(d["point"]), float), radius=float(d["radius"]))
+    return G
+
+
+def save_edges(G, path):
+    """Save an adjacency graph as an npz edge list (no pickles).
+
+    Arrays: ``codes``, ``points`` (nodes); ``u``, ``v``, ``a``, ``b``, ``point``,
+    ``radius``, ``neuron_ptr``, ``neurons`` (edges).
+    """
+    nodes = sorted(G.nodes())
+    if nodes != list(range(len(nodes))):
+        raise InvalidInputError("`G` must have nodes 0..n-1 (an adjacency graph).")
+    d = int(G.graph.get("dim", 0))
+    E = sorted((min(u, v), max(u, v)) for u, v in G.edges())
+    att = [G.edges[e] for e in E]
+    nptr = np.concatenate([[0], np.cumsum([len(x["neurons"]) for x in att])]).astype(np.int64)
+    neurons = np.array([t for x in att for t in x["neurons"]], np.int64).reshape(-1, 3)
+    np.savez_compressed(
+        path, format=np.array("polyregion-edges-1"), dim=np.array(d),
+        codes=np.array([G.nodes[i]["code"] for i in nodes], np.uint8).reshape(len(nodes), -1),
+        points=np.array([G.nodes[i]["point"] for i in nodes], float).reshape(len(nodes), -1),
+        u=np.array([e[0] for e in E], np.int64), v=np.array([e[1] for e in E], np.int64),
+        a=np.array([x["hyperplane"][0] for x in att], float).reshape(len(E), -1),
+        b=np.array([x["hyperplane"][1] for x in att], float),
+        point=np.array([x["point"] for x in att], float).reshape(len(E), -1),
+        radius=np.array([x["radius"] for x in att], float), neuron_ptr=nptr, neurons=neurons,
+        stats=np.array(json.dumps(G.graph.get("stats", {}))))
+
+
+def load_edges(path):
+    """Read an npz edge list written by :func:`save_edges` back into a graph."""
+    import networkx as nx
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except Exception as exc:
+        raise FileFormatError(f"{path!r} is not a readable npz file: {exc}") from None
+    if str(data.get("format", "")) != "polyregion-edges-1":
+        raise FileFormatError(f"{path!r} is not a polyregion edge list (format "
+                              f"'polyregion-edges-1').")
+    G = nx.Graph()
+    G.graph["dim"] = int(data["dim"])
+    G.graph["stats"] = json.loads(str(data["stats"]))
+    for i in range(len(data["codes"])):
+        G.add_node(i, index=i, code=data["codes"][i], point=data["points"][i])
+    p = data["neuron_ptr"]
+    for e in range(len(data["u"])):
+        G.add_edge(int(data["u"][e]), int(data["v"][e]),
+                   neurons=tuple(tuple(int(x) for x in t) for t in data["neurons"][p[e]:p[e + 1]]),
+                   hyperplane=(data["a"][e], float(data["b"][e])), point=data["point"][e],
+                   radius=float(data["radius"][e]))
+    return G

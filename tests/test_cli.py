@@ -1,0 +1,148 @@
+"""The `polyregion` command: exit codes, JSON summaries, files."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import polyregion as pr
+from oracles import he_net, zaslavsky
+from polyregion.cli import main
+
+ENUMERATE_KEYS = {"command", "n_regions", "dim", "input_dim", "n_neurons", "widths", "method",
+                  "seconds", "n_lps", "domain", "out"}
+
+
+@pytest.fixture
+def lines_net(tmp_path):
+    rng = np.random.default_rng(0)
+    net = pr.Network.from_arrays([rng.normal(size=(5, 2)), rng.normal(size=(1, 5))],
+                                 [rng.normal(size=5) * 0.2, np.zeros(1)])
+    path = tmp_path / "net.npz"
+    net.save(path)
+    return str(path)
+
+
+def _run(argv, capsys):
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_enumerate_json_schema_and_count(lines_net, tmp_path, capsys):
+    out_file = str(tmp_path / "rs.npz")
+    rc, out, err = _run(["enumerate", lines_net, "--box", "-100", "100", "--json", "--out",
+                         out_file], capsys)
+    assert rc == 0, err
+    data = json.loads(out)
+    assert ENUMERATE_KEYS <= set(data)
+    assert data["n_regions"] == zaslavsky(5, 2)  # one layer of 5 generic lines, all inside
+    assert data["domain"] == {"kind": "box", "lo": [-100.0, -100.0], "hi": [100.0, 100.0]}
+    assert len(pr.RegionSet.load(out_file)) == data["n_regions"]
+
+
+def test_box_comma_lists_and_negative_bounds(lines_net, capsys):
+    rc, out, _ = _run(["enumerate", lines_net, "--box", "-1,-0.5", "1,-0.25", "--json"], capsys)
+    assert rc == 0
+    assert json.loads(out)["domain"]["lo"] == [-1.0, -0.5]
+    net = pr.load(lines_net)
+    assert json.loads(out)["n_regions"] == len(
+        pr.enumerate_regions(net, pr.Box([-1, -0.5], [1, -0.25])))
+
+
+def test_bad_input_exits_2(lines_net, tmp_path, capsys):
+    rc, _, err = _run(["enumerate", str(tmp_path / "missing.npz"), "--box", "-1", "1"], capsys)
+    assert rc == 2 and "No network file" in err
+    rc, _, err = _run(["enumerate", lines_net, "--box", "1", "-1"], capsys)
+    assert rc == 2 and "greater than" in err
+    rc, _, err = _run(["enumerate", lines_net, "--box", "0,0,0", "1,1,1"], capsys)
+    assert rc == 2 and "--box" in err
+    rc, _, err = _run(["enumerate", lines_net], capsys)
+    assert rc == 2 and "--box" in err
+    rc, _, err = _run(["enumerate", lines_net, "--box", "a", "1"], capsys)
+    assert rc == 2 and "number" in err
+    rc, _, err = _run(["enumerate", lines_net, "--box", "-1", "1", "--method", "magic"], capsys)
+    assert rc == 2 and "method" in err
+    rc, _, _ = _run(["frobnicate"], capsys)
+    assert rc == 2
+
+
+def test_slice_option(tmp_path, capsys):
+    net = he_net([6], 5, seed=1)
+    net.save(tmp_path / "n5.npz")
+    X = np.random.default_rng(2).normal(size=(3, 5))
+    np.save(tmp_path / "pts.npy", X)
+    rc, out, err = _run(["enumerate", str(tmp_path / "n5.npz"), "--slice",
+                         str(tmp_path / "pts.npy"), "--json"], capsys)
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["domain"]["kind"] == "slice" and data["dim"] == 2
+    assert data["n_regions"] == len(pr.enumerate_regions(net, pr.Slice.through(*X)))
+    np.save(tmp_path / "bad.npy", X[:2])
+    rc, _, err = _run(["enumerate", str(tmp_path / "n5.npz"), "--slice",
+                       str(tmp_path / "bad.npy")], capsys)
+    assert rc == 2 and "3 points" in err
+
+
+def test_plot_from_net_and_from_regionset(lines_net, tmp_path, capsys):
+    png = tmp_path / "a.png"
+    rc, out, err = _run(["plot", lines_net, "--box", "-1", "1", "--out", str(png),
+                         "--decision-boundary", "--json"], capsys)
+    assert rc == 0, err and png.stat().st_size > 0
+    rs_file = str(tmp_path / "rs.npz")
+    assert _run(["enumerate", lines_net, "--box", "-1", "1", "--out", rs_file], capsys)[0] == 0
+    png2 = tmp_path / "b.png"
+    rc, out, err = _run(["plot", rs_file, "--out", str(png2), "--color-by", "density"], capsys)
+    assert rc == 0, err
+    assert png2.stat().st_size > 0
+
+
+def test_verify_and_estimate(lines_net, capsys):
+    rc, out, err = _run(["verify", lines_net, "--box", "-1", "1", "-n", "2000", "--json"], capsys)
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["passed"] is True and data["n_samples"] == 2000
+    rc, out, err = _run(["estimate", lines_net, "--box", "-1", "1", "-n", "2000", "--json"],
+                        capsys)
+    assert rc == 0, err
+    est = json.loads(out)["estimate"]
+    n_exact = len(pr.enumerate_regions(pr.load(lines_net), pr.Box.cube(2)))
+    assert est["distinct"] <= n_exact  # sampling sees a subset of the regions
+
+
+def test_demo_writes_png_and_counts(tmp_path, capsys):
+    png = tmp_path / "demo.png"
+    rc, out, err = _run(["demo", "--out", str(png), "--widths", "8,8", "--json"], capsys)
+    assert rc == 0, err
+    data = json.loads(out)
+    from polyregion.cli import demo_network
+
+    assert data["n_regions"] == len(pr.enumerate_regions(demo_network(0, (8, 8)),
+                                                         pr.Box.cube(2)))
+    assert png.stat().st_size > 5000
+
+
+def test_bench_without_suite_is_a_clear_error(monkeypatch, capsys):
+    import polyregion.cli as cli
+
+    monkeypatch.setitem(sys.modules, "benchmarks", None)  # import fails
+    monkeypatch.setattr(cli.os.path, "isdir", lambda p: False)
+    rc, _, err = _run(["bench"], capsys)
+    assert rc == 1 and "benchmark suite" in err
+
+
+def test_entry_point_subprocess_exit_codes_and_json(lines_net, tmp_path):
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    ok = subprocess.run([sys.executable, "-m", "polyregion", "enumerate", lines_net, "--box",
+                         "-1", "1", "--json", "--quiet"], capture_output=True, text=True,
+                        env=env, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["command"] == "enumerate"
+    assert ok.stderr == ""  # no progress output when not a terminal
+    bad = subprocess.run([sys.executable, "-m", "polyregion", "enumerate",
+                          str(tmp_path / "nope.npz"), "--box", "-1", "1"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert bad.returncode == 2 and "error" in bad.stderr and bad.stdout == ""

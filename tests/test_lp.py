@@ -1,0 +1,235 @@
+"""The Numba LP kernels against HiGHS (scipy.optimize.linprog) on random instances.
+
+- ``cheb_lp``: the Chebyshev-ball LP ``max r s.t. a_j.x + r <= b_j, r <= 1`` of random
+  cells (bounded, unbounded, empty, thin, degenerate: many rows through one point,
+  duplicated rows, zero-width slabs), cold and warm-started from the parent's basis, in
+  full and in decision mode.
+- ``vertex_from_point`` + ``vertex_max``: ``max c.x`` over random bounded cells, and the
+  dual bound they return.
+
+Every instance is compared with HiGHS; no disagreement beyond 1e-7 is allowed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from polyregion.enumerate._kernels_lp import (LP_OPTIMAL, LP_STOPPED, VX_OPTIMAL, cheb_lp,
+                                              cold_basis, vertex_from_point, vertex_max)
+
+TOL = 1e-7
+PIV, OPT, MAXIT = 1e-11, 1e-13, 10_000
+
+
+def highs_cheb(A, b):
+    """r* = max r s.t. A x + r <= b, r <= 1 (A with unit rows)."""
+    m, k = A.shape
+    c = np.zeros(k + 1)
+    c[-1] = -1.0
+    res = linprog(c, A_ub=np.hstack([A, np.ones((m, 1))]), b_ub=b,
+                  bounds=[(None, None)] * k + [(None, 1.0)], method="highs")
+    assert res.status == 0, res.message
+    return -res.fun
+
+
+def highs_max(A, b, c):
+    res = linprog(-c, A_ub=A, b_ub=b, bounds=[(None, None)] * A.shape[1], method="highs")
+    assert res.status == 0, res.message
+    return -res.fun
+
+
+def _unit(rng, n, k):
+    A = rng.normal(size=(n, k))
+    return A / np.linalg.norm(A, axis=1)[:, None]
+
+
+def random_cell(rng, kind):
+    """A random cell {A x <= b} with unit rows, of one of several awkward kinds."""
+    k = int(rng.integers(1, 7))
+    if kind == "box":  # bounded: a box plus random cuts through the box
+        m = int(rng.integers(0, 12))
+        A = np.vstack([np.eye(k), -np.eye(k), _unit(rng, m, k)])
+        b = np.concatenate([np.ones(2 * k), rng.uniform(-1.2, 1.2, m)])
+    elif kind == "free":  # maybe unbounded, maybe fewer rows than the dimension
+        m = int(rng.integers(1, 2 * k + 3))
+        A = _unit(rng, m, k)
+        b = rng.normal(size=m)
+    elif kind == "pencil":  # many rows through a common point: degenerate vertices
+        m = int(rng.integers(k + 1, 3 * k + 4))
+        x0 = rng.uniform(-0.5, 0.5, k)
+        A = np.vstack([np.eye(k), -np.eye(k), _unit(rng, m, k)])
+        b = np.concatenate([np.ones(2 * k), A[2 * k:] @ x0])
+        b[2 * k:] += rng.choice([0.0, 0.0, 0.3], size=m)
+    elif kind == "slab":  # a zero- or tiny-width slab, plus duplicated rows
+        A = np.vstack([np.eye(k), -np.eye(k), _unit(rng, 3, k)])
+        b = np.concatenate([np.ones(2 * k), rng.uniform(-0.5, 0.5, 3)])
+        a = _unit(rng, 1, k)[0]
+        w = rng.choice([0.0, 1e-12, 1e-9, 1e-3])
+        A = np.vstack([A, a, -a, A[-1]])
+        b = np.concatenate([b, [0.1, -0.1 + w, b[-1]]])
+    else:
+        raise AssertionError(kind)
+    order = rng.permutation(A.shape[0])
+    return np.ascontiguousarray(A[order]), np.ascontiguousarray(b[order])
+
+
+def check_cheb(A, b, basis, stop_below=-np.inf):
+    m = A.shape[0]
+    st, obj, rp, x, bas = cheb_lp(A, b, m, basis, stop_below, PIV, OPT, MAXIT)
+    r_ref = highs_cheb(A, b)
+    if st == LP_STOPPED:
+        assert r_ref <= stop_below + TOL, (r_ref, stop_below)
+        return bas, None
+    assert st == LP_OPTIMAL
+    assert abs(obj - r_ref) <= TOL * max(1.0, abs(r_ref)), (obj, r_ref)
+    # the primal point is verified directly: its ball lies in the cell
+    assert rp <= r_ref + TOL
+    assert np.all(A @ x + rp <= b + 1e-9)
+    assert abs(rp - r_ref) <= 1e-6 * max(1.0, abs(r_ref)), (rp, r_ref)
+    return bas, r_ref
+
+
+KINDS = ("box", "free", "pencil", "slab")
+_SEED = {"box": 11, "free": 23, "pencil": 37, "slab": 41}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cheb_lp_cold_matches_highs(kind, n_cells=250, seed=0):
+    rng = np.random.default_rng(_SEED[kind] + 1000 * seed)
+    for _ in range(n_cells):
+        A, b = random_cell(rng, kind)
+        check_cheb(A, b, cold_basis(A.shape[1]))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cheb_lp_warm_start_matches_highs(kind):
+    """A child = parent + one row, solved from the parent's optimal basis."""
+    rng = np.random.default_rng(1 + _SEED[kind])
+    for _ in range(150):
+        A, b = random_cell(rng, kind)
+        k = A.shape[1]
+        bas, r_parent = check_cheb(A, b, cold_basis(k))
+        for _child in range(3):
+            a = _unit(rng, 1, k)[0]
+            beta = rng.uniform(-0.6, 0.6)
+            if rng.random() < 0.3:  # a row through the parent's centre: balanced split
+                _, _, _, x, _ = cheb_lp(A, b, A.shape[0], bas, -np.inf, PIV, OPT, MAXIT)
+                beta = a @ x
+            A = np.vstack([A, a])
+            b = np.append(b, beta)
+            bas, _ = check_cheb(A, b, bas)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cheb_lp_decision_mode(kind):
+    """With stop_below = tol the solve may stop early, but only on thin/empty cells."""
+    rng = np.random.default_rng(2 + _SEED[kind])
+    for _ in range(150):
+        A, b = random_cell(rng, kind)
+        stop = rng.choice([1e-11, 1e-3, 0.2])
+        check_cheb(A, b, cold_basis(A.shape[1]), stop_below=stop)
+
+
+def test_cheb_lp_garbage_basis_falls_back_to_cold():
+    """A warm basis naming rows that do not exist, or singular, is replaced by the cold
+    one (the kernel never fails on it)."""
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        A, b = random_cell(rng, "box")
+        k = A.shape[1]
+        bad = np.full(k + 1, A.shape[0] + 3, np.int64)
+        check_cheb(A, b, bad)
+        same = np.zeros(k + 1, np.int64)  # the same row k+1 times: singular
+        check_cheb(A, b, same)
+
+
+@pytest.mark.parametrize("kind", ("box", "pencil", "slab"))
+def test_vertex_max_matches_highs(kind, n_cells=200):
+    rng = np.random.default_rng(3 + _SEED[kind])
+    n_checked = 0
+    for _ in range(n_cells):
+        A, b = random_cell(rng, kind)
+        k = A.shape[1]
+        m = A.shape[0]
+        r_ref = highs_cheb(A, b)
+        if r_ref <= 1e-9:
+            continue  # the vertex LP needs a point of the cell to start from
+        _, _, _, x0, _ = cheb_lp(A, b, m, cold_basis(k), -np.inf, PIV, OPT, MAXIT)
+        B = None
+        for _obj in range(4):
+            c = rng.normal(size=k)
+            ok, v0, B0 = vertex_from_point(A, b, m, x0, c, PIV)
+            assert ok
+            # the start is a vertex of the cell: its k rows are active and feasible
+            assert np.all(A @ v0 <= b + 1e-9)
+            assert np.allclose(A[B0] @ v0, b[B0], atol=1e-9)
+            assert c @ v0 >= c @ x0 - 1e-9
+            start = B0 if B is None else B  # also warm-start from another objective's vertex
+            st, val, bound, v, Bv, _ = vertex_max(A, b, m, c, start, OPT, PIV, MAXIT)
+            assert st == VX_OPTIMAL
+            ref = highs_max(A, b, c)
+            assert abs(val - ref) <= TOL * max(1.0, abs(ref)), (val, ref)
+            assert bound >= ref - TOL  # the dual bound is an upper bound
+            assert abs(bound - ref) <= TOL * max(1.0, abs(ref))
+            assert np.all(A @ v <= b + 1e-9)
+            B = Bv
+            n_checked += 1
+    assert n_checked > n_cells // 5
+
+
+def test_engine_lp_path_matches_oracles_on_small_nets():
+    """The LP path with its LP-free shortcuts (outer box, pool points, vertex
+    certificates, cone balls) finds exactly the cells of the brute-force oracle, and
+    every interior point carries its region's code."""
+    import polyregion as pr
+    from oracles import brute_force_net, he_net
+
+    for seed, d, widths, act, bias in [(0, 3, (5, 4), "relu", 0.01),
+                                       (1, 4, (5, 3), "relu", 0.3),
+                                       (2, 2, (4, 3, 3), "abs", 0.01),
+                                       (3, 3, (4, 3), "hardtanh", 0.3)]:
+        net = he_net(widths, d, seed=seed, activation=act, bias_std=bias)
+        dom = pr.Box.cube(d)
+        rs = pr.enumerate_regions(net, dom, method="lp")
+        assert [tuple(c) for c in rs.codes] == brute_force_net(net, dom)
+        assert np.array_equal(net.codes(rs.points), rs.codes)
+        assert np.all(rs.radii > 0)
+
+
+def test_numba_cache_second_process_does_not_recompile():
+    """cache=True: a fresh process loads the LP engine from the Numba cache."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import polyregion as pr
+
+    net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    pr.enumerate_regions(net, pr.Box.cube(2), method="lp")  # populates the cache if needed
+    code = (
+        "import json, numpy as np, polyregion as pr\n"
+        "from polyregion.enumerate._kernels_engine import enumerate_lp\n"
+        "net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], "
+        "[np.zeros(2), np.zeros(1)])\n"
+        "assert len(pr.enumerate_regions(net, pr.Box.cube(2), method='lp')) == 4\n"
+        "s = enumerate_lp.stats\n"
+        "print(json.dumps([sum(s.cache_hits.values()), sum(s.cache_misses.values())]))\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    hits, misses = json.loads(p.stdout.strip().splitlines()[-1])
+    assert misses == 0 and hits >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_many_more_instances(kind):
+    """Ten times more cold instances and vertex LPs (``pytest -m slow``)."""
+    for seed in range(1, 11):
+        test_cheb_lp_cold_matches_highs(kind, n_cells=250, seed=seed)
+    if kind != "free":
+        test_vertex_max_matches_highs(kind, n_cells=2000)
