@@ -608,35 +608,44 @@ def adjacency(rs):
     G = nx.Graph()
     G.add_nodes_from((i, {"index": i, "code": rs.codes[i], "point": rs.points[i]})
                      for i in range(len(rs)))
-    seen = {}
     reg, nbr, fac = pc["region"], pc["neighbour"], pc["facet"]
-    for e in range(len(reg)):
-        P, Q = int(reg[e]), int(nbr[e])
-        if Q < 0 or Q == P:
-            continue
-        key = (P, Q) if P < Q else (Q, P)
-        sides = seen.get(key)
-        if sides is None:
-            seen[key] = [e, None] if P < Q else [None, e]
-        elif P < Q:
-            sides[0] = e if sides[0] is None else sides[0]
-        else:
-            sides[1] = e if sides[1] is None else sides[1]
-    one_sided = 0
-    edges = []
-    for (u, v), (eu, ev) in seen.items():
-        if eu is None or ev is None:
-            one_sided += 1
-        if eu is not None:
-            f = fac[eu]
-            a, b = cx.A[f], cx.b[f]
-        else:
-            f = fac[ev]
-            a, b = -cx.A[f], -cx.b[f]
-        e = eu if eu is not None else ev
-        neurons = tuple(lab for lab in cx.facet_labels(f) if lab[0] >= 0)
-        edges.append((u, v, {"neurons": neurons, "hyperplane": (a, float(b)),
-                             "point": pc["point"][e], "radius": float(pc["radius"][e])}))
+    ok = (nbr >= 0) & (nbr != reg)
+    reg, nbr, fac, pts, rad = reg[ok], nbr[ok], fac[ok], pc["point"][ok], pc["radius"][ok]
+    lo, hi = np.minimum(reg, nbr), np.maximum(reg, nbr)
+    n = max(len(rs), 1)
+    key = lo * n + hi
+    fwd = reg < nbr
+    # one piece per pair: prefer the one seen from the smaller region
+    order = np.lexsort((~fwd, key))
+    key_s = key[order]
+    first = np.ones(len(order), bool)
+    first[1:] = key_s[1:] != key_s[:-1]
+    grp = np.cumsum(first) - 1
+    n_pairs = int(first.sum())
+    has_fwd = np.zeros(n_pairs, bool)
+    has_bwd = np.zeros(n_pairs, bool)
+    has_fwd[grp[fwd[order]]] = True
+    has_bwd[grp[~fwd[order]]] = True
+    one_sided = int(np.sum(~(has_fwd & has_bwd)))
+    uniq = order[first]
+    lab_cache = {}
+    labs, lptr = cx.labels, cx.label_ptr
+
+    def neurons(f):
+        t = lab_cache.get(f)
+        if t is None:
+            t = tuple((int(x[0]), int(x[1]), int(x[2])) for x in labs[lptr[f]:lptr[f + 1]]
+                      if x[0] >= 0)
+            lab_cache[f] = t
+        return t
+
+    sign = np.where(fwd[uniq], 1.0, -1.0)
+    A_e = cx.A[fac[uniq]] * sign[:, None]
+    b_e = cx.b[fac[uniq]] * sign
+    edges = [(int(lo[e]), int(hi[e]),
+              {"neurons": neurons(int(fac[e])), "hyperplane": (A_e[t], float(b_e[t])),
+               "point": pts[e], "radius": float(rad[e])})
+             for t, e in enumerate(uniq)]
     G.add_edges_from(edges)
     G.graph["stats"] = dict(cx.stats, n_one_sided=one_sided)
     G.graph["dim"] = rs.dim

@@ -70,34 +70,55 @@ def plan_units(prep, method, tol):
     return codes[order], int(n_lps)
 
 
+def _unit_cache(prep, zero_row):
+    """Per-problem arrays shared by all units (built once per process)."""
+    cache = getattr(prep, "_unit_cache", None)
+    if cache is None:
+        W0, b0 = prep.Ws[0], prep.bs[0]
+        nrm = np.linalg.norm(W0, axis=1)
+        live = nrm > zero_row * nrm.max()
+        safe = np.where(live, nrm, 1.0)
+        tail_W = np.concatenate([W.ravel() for W in prep.Ws[2:]]) if len(prep.Ws) > 2 else \
+            np.zeros(0)
+        tail_b = np.concatenate(prep.bs[2:]) if len(prep.Ws) > 2 else np.zeros(0)
+        sizes_W = [prep.Ws[1].shape[0] * prep.Ws[0].shape[1]] + [W.size for W in prep.Ws[2:]]
+        sizes_b = [b.size for b in prep.bs[1:]]
+        cache = dict(live=live, An=np.ascontiguousarray(W0 / safe[:, None]), bn=b0 / safe,
+                     nrm=safe, t=np.ascontiguousarray(prep.bps[0, :int(prep.n_bp[0])]),
+                     tail_W=tail_W, tail_b=tail_b,
+                     dims=np.concatenate([prep.dims[:1], prep.dims[2:]]),
+                     n_bp=np.ascontiguousarray(prep.n_bp[1:]),
+                     bps=np.ascontiguousarray(prep.bps[1:]),
+                     slopes=np.ascontiguousarray(prep.slopes[1:]),
+                     intercepts=np.ascontiguousarray(prep.intercepts[1:]),
+                     W_off=np.concatenate([[0], np.cumsum(sizes_W)]).astype(np.int64),
+                     b_off=np.concatenate([[0], np.cumsum(sizes_b)]).astype(np.int64))
+        prep._unit_cache = cache
+    return cache
+
+
 def unit_problem(prep, code0, zero_row):
     """The sub-problem of the first-layer cell with code ``code0``."""
-    W0, b0 = prep.Ws[0], prep.bs[0]
-    t = prep.bps[0, :int(prep.n_bp[0])]
-    rows, rhs = [prep.A0], [prep.b0]
-    nrm = np.linalg.norm(W0, axis=1)
-    gmax = nrm.max()
-    for j in range(W0.shape[0]):
-        if nrm[j] <= zero_row * gmax:
-            continue
-        q = int(code0[j])
-        a = W0[j] / nrm[j]
-        if q > 0:
-            rows.append(-a[None])
-            rhs.append([(b0[j] - t[q - 1]) / nrm[j]])
-        if q < len(t):
-            rows.append(a[None])
-            rhs.append([(t[q] - b0[j]) / nrm[j]])
-    A = np.vstack(rows)
-    b = np.concatenate([np.asarray(r, float).ravel() for r in rhs])
-    s = prep.slopes[0, code0.astype(np.int64)]
-    M = s[:, None] * W0
-    c = s * b0 + prep.intercepts[0, code0.astype(np.int64)]
-    W1 = prep.Ws[1]
-    Ws = [W1 @ M] + list(prep.Ws[2:])
-    bs = [W1 @ c + prep.bs[1]] + list(prep.bs[2:])
-    return _kernel_net(Ws, bs, prep.n_bp[1:], prep.bps[1:], prep.slopes[1:],
-                       prep.intercepts[1:], A, b, int(prep.dims[0]))
+    from ._kernels_units import unit_arrays
+
+    cc = _unit_cache(prep, zero_row)
+    A, b, W_flat, b_flat = unit_arrays(
+        np.ascontiguousarray(code0, dtype=np.uint8), prep.A0, prep.b0, cc["An"], cc["bn"],
+        cc["nrm"], cc["live"], cc["t"], prep.Ws[0], prep.bs[0], prep.slopes[0],
+        prep.intercepts[0], prep.Ws[1], prep.bs[1], cc["tail_W"], cc["tail_b"])
+    dims, W_off, b_off = cc["dims"], cc["W_off"], cc["b_off"]
+    Ws = [W_flat[W_off[l]:W_off[l + 1]].reshape(dims[l + 1], dims[l])
+          for l in range(len(dims) - 1)] if method_needs_lists(prep) else None
+    bs = [b_flat[b_off[l]:b_off[l + 1]] for l in range(len(dims) - 1)] if Ws else None
+    return SimpleNamespace(
+        dims=dims, n_bp=cc["n_bp"], bps=cc["bps"], slopes=cc["slopes"],
+        intercepts=cc["intercepts"], W_flat=W_flat, W_off=W_off, b_flat=b_flat,
+        b_off=b_off, A0=A, b0=b, Ws=Ws, bs=bs)
+
+
+def method_needs_lists(prep):
+    """The scipy path reads per-layer arrays; the kernels read the flat ones."""
+    return getattr(prep, "_unit_method", None) == "scipy"
 
 
 def run_batch(payload, unit_ids, codes0):
@@ -105,6 +126,7 @@ def run_batch(payload, unit_ids, codes0):
     from .engine import _run_kernel
 
     prep, method, tol = payload
+    prep._unit_method = method
     out_c, out_p, out_r, sizes, n_lps = [], [], [], [], 0
     k = int(prep.dims[0])
     for code0 in codes0:
