@@ -379,6 +379,20 @@ class RegionSet:
 
         return decision_regions(self)
 
+    def distance_to_region_boundary(self, X, details=False):
+        """Distance from points to the boundary of their own region; see
+        :func:`polyregion.distance_to_region_boundary`."""
+        from .distances import distance_to_region_boundary
+
+        return distance_to_region_boundary(self, X, details=details)
+
+    def distance_to_decision_boundary(self, X, **kwargs):
+        """Distance from points to the decision boundary, using these regions; see
+        :func:`polyregion.distance_to_decision_boundary`."""
+        from .distances import distance_to_decision_boundary
+
+        return distance_to_decision_boundary(self, X, **kwargs)
+
     # ------------------------------------------------------------------ files
     def save(self, path):
         """Write the regions, the network and the domain to an npz file."""

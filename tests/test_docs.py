@@ -29,7 +29,8 @@ OPTIONAL = {"torch": "torch", "onnx": "onnx", "onnxruntime": "onnxruntime",
 
 def _doc_params():
     params = []
-    for path in sorted(glob.glob(os.path.join(DOCS, "*.md"))):
+    readme = os.path.join(os.path.dirname(DOCS), "README.md")
+    for path in sorted(glob.glob(os.path.join(DOCS, "*.md"))) + [readme]:
         text = open(path, encoding="utf-8").read()
         marks = []
         if "<!-- docs-test: slow -->" in text:

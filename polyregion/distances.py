@@ -1,0 +1,638 @@
+"""Exact Euclidean distances from points to region boundaries and to the decision boundary.
+
+What it computes
+----------------
+:func:`distance_to_region_boundary`: for a point ``x`` and its cell ``P`` (the closure of
+the set of points with the activation code of ``x``), the distance from ``x`` to the
+boundary of ``P``. With ``P = {y : A y <= b}`` (unit rows) and ``x`` in ``P``, the largest
+ball around ``x`` inside ``P`` has radius ``min_i (b_i - a_i . x)``: a ball lies in ``P``
+iff it lies in every half-space, so the minimum over *all* rows (redundant ones included)
+is the exact distance, and no irredundancy LP is needed. The rows are the neuron
+hyperplanes of ``P`` (pre-activation ``u_k = t`` for the breakpoints ``t`` adjacent to the
+neuron's piece); the domain's facets are reported separately. Nothing is enumerated: the
+rows come from the point's own code by a forward pass that carries the Jacobian.
+
+:func:`distance_to_decision_boundary`: the distance from ``x`` to the nearest point of the
+domain where the prediction changes: ``{f = 0}`` for one output (``sign f`` changes), and
+for ``K > 1`` outputs the set where ``argmax f`` stops being the predicted class ``c``,
+i.e. where ``f_j >= f_c`` for some ``j != c``. On each linear region ``P`` the difference
+``g = f_c - f_j`` (or ``sign(f(x)) f``) is affine, so the distance to
+``P n {g <= 0}`` is a convex quadratic programme (a projection onto a polytope). The
+global minimum over regions and classes is the answer (by continuity it lies on
+``{g = 0}``, the boundary itself).
+
+Method
+------
+Regions come from an exact enumeration of the domain (``method="global"``, done once for
+all points) or, per point, of the box ``|y - x|_inf <= u`` intersected with the domain,
+where ``u`` is the distance to a known boundary point found by bisection on the segments
+from ``x`` to the nearest points of ``X`` with another prediction (``method="local"``;
+the ball of radius ``u`` holds the nearest boundary point and lies in that box). For one
+point, candidate (region, class) pairs are sorted by a lower bound, the larger of the
+region's largest constraint violation at ``x`` (``max_i (a_i . x - b_i)``, unit rows) and
+the distance from ``x`` to the half-space ``{g <= 0}``; projections are solved in that
+order until the bound reaches the best distance found, which is then exact. Each
+projection is a least-distance programme solved as a non-negative least-squares problem
+(Lawson & Hanson, *Solving Least Squares Problems*, ch. 23; ``scipy.optimize.nnls``, an
+active-set method that is exact up to round-off), with the result checked for feasibility
+(``rtol``); should the check fail, the projection is solved again with cvxpy (Clarabel).
+
+Cost
+----
+Region distances: one forward pass with Jacobians, ``O(n * sum(widths) * width * dim)``.
+Decision distances: one enumeration (global) or one small enumeration per point (local),
+then a few projections per point (~50 microseconds each for small problems).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import DEFAULT_TOLERANCES
+from .errors import InvalidInputError, SolverError
+
+__all__ = [
+    "distance_to_region_boundary", "RegionDistances",
+    "distance_to_decision_boundary", "DecisionDistances",
+]
+
+
+# ---------------------------------------------------------------------------- inputs
+def _resolve(rs_or_net, domain, name="rs_or_net"):
+    """``(enum_net, domain, rs)`` for a RegionSet or a Network (+ optional domain)."""
+    from .domain import Space, as_domain
+    from .network import Network
+    from .regions import RegionSet
+
+    if isinstance(rs_or_net, RegionSet):
+        if domain is not None and domain is not rs_or_net.domain:
+            raise InvalidInputError(
+                f"`domain` must be None when `{name}` is a RegionSet (its own domain is used); "
+                f"got {domain!r}.")
+        return rs_or_net.enum_net, rs_or_net.domain, rs_or_net
+    if not isinstance(rs_or_net, Network):
+        raise InvalidInputError(
+            f"`{name}` must be a polyregion.Network or RegionSet; got {type(rs_or_net).__name__}.")
+    if domain is None:
+        domain = Space(rs_or_net.input_dim)
+    domain = as_domain(domain, rs_or_net.input_dim)
+    return rs_or_net.for_domain(domain), domain, None
+
+
+def _points(X, dim, name="X"):
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"`{name}` must be a real numeric array: {exc}") from None
+    if arr.ndim == 1 and arr.shape[0] == dim:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise InvalidInputError(
+            f"`{name}` must have shape (n, {dim}) (enumeration coordinates of the domain); "
+            f"got {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInputError(f"`{name}` must be finite; it holds NaN or inf.")
+    return arr
+
+
+# ---------------------------------------------------------------------------- forward + Jacobian
+def _chunks(n, per_row):
+    step = max(1, int(4_000_000 // max(per_row, 1)))
+    return range(0, n, step), step
+
+
+def _layers(enum_net, X, codes):
+    """Per hidden layer ``(u, G, g)`` with ``u = G x + g`` on each point's cell, and the
+    output map ``(Mo, co)``. ``X`` (n, d), ``codes`` (n, n_neurons). Shapes: u, g (n, w);
+    G (n, w, d); Mo (n, K, d); co (n, K)."""
+    n, d = X.shape
+    M = np.broadcast_to(np.eye(d), (n, d, d))
+    c = np.zeros((n, d))
+    out, off = [], 0
+    L = enum_net.n_layers
+    for l in range(L):
+        W, b = enum_net.weights[l], enum_net.biases[l]
+        G = np.einsum("ij,njd->nid", W, M)
+        g = c @ W.T + b
+        if l == L - 1:
+            return out, G, g
+        u = np.einsum("nid,nd->ni", G, X) + g
+        out.append((u, G, g))
+        act = enum_net.activations[l]
+        q = codes[:, off:off + W.shape[0]].astype(np.intp)
+        s = np.asarray(act.slopes)[q]
+        M = s[:, :, None] * G
+        c = s * g + np.asarray(act.intercepts)[q]
+        off += W.shape[0]
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _neuron_rows(enum_net, layers, codes):
+    """Unit constraint rows of each point's cell: ``A`` (n, R, d), ``b`` (n, R), labels
+    (R, 3) and a validity mask (n, R); two slots (lower, upper breakpoint) per neuron."""
+    n = codes.shape[0]
+    As, bs, ok, labels, off = [], [], [], [], 0
+    for l, (u, G, g) in enumerate(layers):
+        w = G.shape[1]
+        t = np.asarray(enum_net.activations[l].breakpoints, float)
+        q = codes[:, off:off + w].astype(np.intp)
+        nrm = np.linalg.norm(G, axis=2)
+        gmax = nrm.max(axis=1, keepdims=True) if w else np.zeros((n, 1))
+        live = (nrm > DEFAULT_TOLERANCES.zero_row * gmax) & (nrm > 0)
+        safe = np.where(live, nrm, 1.0)
+        tl = t[np.clip(q - 1, 0, len(t) - 1)]
+        tu = t[np.clip(q, 0, len(t) - 1)]
+        # lower: u >= t[q-1]  <=>  -G x <= g - t[q-1];  upper: u <= t[q]  <=>  G x <= t[q] - g
+        As += [-G / safe[:, :, None], G / safe[:, :, None]]
+        bs += [(g - tl) / safe, (tu - g) / safe]
+        ok += [live & (q > 0), live & (q < len(t))]
+        for j in (q - 1, q):  # labels: breakpoint index per slot (point-dependent)
+            labels.append(np.stack([np.full_like(j, l), np.broadcast_to(np.arange(w), j.shape),
+                                    j], axis=2))
+        off += w
+    if not layers:
+        return None
+    return (np.concatenate(As, axis=1), np.concatenate(bs, axis=1),
+            np.concatenate(ok, axis=1), np.concatenate(labels, axis=1))
+
+
+# ---------------------------------------------------------------------------- region boundary
+@dataclass(frozen=True)
+class RegionDistances:
+    """Distances from points to the boundary of their own linear region.
+
+    Attributes
+    ----------
+    distance : ndarray (n,)
+        Euclidean distance from each point to the nearest neuron hyperplane bounding its
+        cell, i.e. to the boundary of the cell in the whole space (in the plane of a
+        Slice); ``inf`` when no neuron bounds the cell (e.g. a network without hidden
+        neurons). Domain facets are not counted here.
+    facet : ndarray (n, 3) int64
+        ``(layer, unit, breakpoint)`` of a nearest neuron hyperplane (``-1`` rows when
+        ``distance`` is inf).
+    domain_distance : ndarray (n,)
+        ``min`` over the domain's facets of ``b_i - a_i . x`` (unit rows): the distance to
+        the domain's boundary for points inside it (negative outside; inf for Space).
+    codes : ndarray (n, n_neurons) uint8
+        Activation code of each point (the cell measured).
+    """
+
+    distance: np.ndarray
+    facet: np.ndarray
+    domain_distance: np.ndarray
+    codes: np.ndarray
+
+    @property
+    def boundary_distance(self) -> np.ndarray:
+        """Distance to the boundary of the region clipped to the domain:
+        ``min(distance, domain_distance)`` (for points inside the domain)."""
+        return np.minimum(self.distance, self.domain_distance)
+
+
+def distance_to_region_boundary(rs_or_net, X, domain=None, details=False):
+    """Exact Euclidean distance from each point to the boundary of its own linear region.
+
+    For a point ``x`` in the cell ``P = {y : A y <= b}`` (unit rows, built from the code of
+    ``x``), the distance to the boundary of ``P`` is ``min_i (b_i - a_i . x)``: exact for a
+    point of a convex polyhedron, redundant rows included. Only neuron hyperplanes are
+    counted (the cell in the whole space, or in the plane of a Slice); the distance to the
+    domain's boundary is reported separately (``details=True``). Nothing is enumerated.
+
+    Parameters
+    ----------
+    rs_or_net : RegionSet or Network
+        With a RegionSet, its network and domain are used.
+    X : array_like (n, dim)
+        Points in the domain's enumeration coordinates (``t`` for a Slice; the input
+        otherwise). Distances are measured in those coordinates (for a Slice with
+        orthonormal directions they are input distances within the slice).
+    domain : Domain, optional
+        Only with a Network: gives the coordinates (a Slice) and the facets of
+        ``domain_distance``. Default: all of R^d.
+    details : bool
+        ``True``: return a :class:`RegionDistances` (nearest facet's label, domain
+        distance, codes) instead of the array of distances.
+
+    Returns
+    -------
+    ndarray (n,) or RegionDistances
+        A point on a neuron hyperplane of its cell has distance 0.
+
+    Raises
+    ------
+    InvalidInputError
+        Bad ``X``, a ``domain`` next to a RegionSet, or not a Network / RegionSet.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> pr.distance_to_region_boundary(net, [[0.5, 2.0], [-3.0, 1.0]])   # cells: quadrants
+    array([0.5, 1. ])
+    >>> r = pr.distance_to_region_boundary(net, [[0.5, 2.0]], pr.Box.cube(2, 3.0), details=True)
+    >>> r.facet.tolist(), r.domain_distance.tolist()
+    ([[0, 0, 0]], [1.0])
+    """
+    enum_net, dom, _ = _resolve(rs_or_net, domain)
+    X = _points(X, enum_net.input_dim)
+    n = X.shape[0]
+    codes = enum_net.codes(X)
+    dist = np.full(n, np.inf)
+    facet = np.full((n, 3), -1, np.int64)
+    d = enum_net.input_dim
+    per = d * max(enum_net.widths + [d]) + 4 * sum(enum_net.widths) * d
+    starts, step = _chunks(n, per)
+    for s in starts:
+        sl = slice(s, s + step)
+        layers, _, _ = _layers(enum_net, X[sl], codes[sl])
+        rows = _neuron_rows(enum_net, layers, codes[sl])
+        if rows is None:
+            continue
+        A, b, ok, lab = rows
+        slack = np.where(ok, b - np.einsum("nrd,nd->nr", A, X[sl]), np.inf)
+        k = np.argmin(slack, axis=1) if slack.shape[1] else np.zeros(len(slack), np.intp)
+        v = slack[np.arange(len(k)), k] if slack.shape[1] else np.full(len(k), np.inf)
+        fin = np.isfinite(v)
+        dist[sl] = np.where(fin, np.maximum(v, 0.0), np.inf)
+        f = lab[np.arange(len(k)), k] if slack.shape[1] else np.full((len(k), 3), -1)
+        facet[sl] = np.where(fin[:, None], f, -1)
+    if not details:
+        return dist
+    Ad, bd = dom.halfspaces()
+    ddist = (np.min(bd[None, :] - X @ Ad.T, axis=1) if Ad.shape[0]
+             else np.full(n, np.inf))
+    return RegionDistances(distance=dist, facet=facet, domain_distance=ddist, codes=codes)
+
+
+# ---------------------------------------------------------------------------- projections
+def _ldp(A, b, x0, rtol_abs):
+    """Nearest point to ``x0`` of ``{x : A x <= b}`` (rows unit or zero-free).
+
+    Returns ``(distance, x, ok)``; ``(inf, None, True)`` when the set is empty. ``ok`` is
+    False when the active-set answer failed its feasibility check.
+    """
+    from scipy.optimize import nnls
+
+    h = A @ x0 - b
+    hmax = float(h.max()) if h.size else 0.0
+    if hmax <= 0:
+        return 0.0, x0.copy(), True
+    d = A.shape[1]
+    s = hmax
+    E = np.vstack([-A.T, (h / s)[None, :]])
+    f = np.zeros(d + 1)
+    f[-1] = 1.0
+    try:
+        u, rnorm = nnls(E, f, maxiter=50 * E.shape[1])
+    except RuntimeError:
+        return np.inf, None, False
+    r = E @ u - f
+    if rnorm <= 1e-12 or r[-1] >= 0:
+        # ||r||^2 = 1 / (1 + ||y/s||^2): a residual this small means no feasible point
+        # within 1e12 * s; confirm emptiness with the feasibility check of the caller.
+        return np.inf, None, True
+    y = -r[:d] / r[-1] * s
+    x = x0 + y
+    ok = bool(np.all(A @ x - b <= rtol_abs))
+    return float(np.linalg.norm(y)), x, ok
+
+
+def _cvxpy_projection(A, b, x0):
+    """Same projection with cvxpy (Clarabel); ``(inf, None)`` when infeasible."""
+    try:
+        import cvxpy as cp
+    except ImportError as exc:  # pragma: no cover
+        raise SolverError("A projection failed its check and cvxpy, the fallback, is not "
+                          "installed (`pip install cvxpy`).") from exc
+    x = cp.Variable(A.shape[1])
+    prob = cp.Problem(cp.Minimize(cp.sum_squares(x - x0)), [A @ x <= b])
+    try:
+        prob.solve(solver=cp.CLARABEL)
+    except cp.error.SolverError:
+        prob.solve()
+    if prob.status in ("infeasible", "infeasible_inaccurate"):
+        return np.inf, None
+    if x.value is None:
+        raise SolverError(f"cvxpy could not solve a projection QP (status {prob.status}).")
+    return float(np.linalg.norm(x.value - x0)), np.asarray(x.value)
+
+
+# ---------------------------------------------------------------------------- decision boundary
+@dataclass(frozen=True)
+class DecisionDistances:
+    """Distances from points to the decision boundary.
+
+    Attributes
+    ----------
+    distance : ndarray (n,)
+        Exact Euclidean distance (enumeration coordinates) from each point to the nearest
+        point of the domain where the prediction changes; ``inf`` when the prediction is
+        the same on the whole domain; NaN when ``method="local"`` found no point with
+        another prediction to start from (see :func:`distance_to_decision_boundary`).
+    point : ndarray (n, dim)
+        A nearest boundary point (NaN rows where ``distance`` is not finite).
+    other : ndarray (n,) int64
+        The class ``j`` with ``f_j = f_c`` at ``point`` (multi-class); -1 for one output.
+    predicted : ndarray (n,) int64
+        Predicted class ``c = argmax f`` (one output: 1 where ``f > 0``, else 0).
+    n_projections : ndarray (n,) int64
+        Projections (QPs) solved per point.
+    n_regions : ndarray (n,) int64
+        Regions searched per point (all regions of the domain for ``"global"``).
+    method : str
+        ``"global"`` or ``"local"``.
+    n_fallback : int
+        Projections that failed the feasibility check and were re-solved by cvxpy.
+    """
+
+    distance: np.ndarray
+    point: np.ndarray
+    other: np.ndarray
+    predicted: np.ndarray
+    n_projections: np.ndarray
+    n_regions: np.ndarray
+    method: str
+    n_fallback: int = 0
+
+
+class _Pieces:
+    """Constraint rows and output maps of a set of regions (enumeration coordinates)."""
+
+    def __init__(self, enum_net, domain, codes, points):
+        self.n = codes.shape[0]
+        d = enum_net.input_dim
+        layers, Mo, co = _layers(enum_net, points, codes)
+        rows = _neuron_rows(enum_net, layers, codes)
+        Ad, bd = domain.halfspaces()
+        if rows is None:
+            A = np.zeros((self.n, 0, d))
+            b = np.zeros((self.n, 0))
+            ok = np.zeros((self.n, 0), bool)
+        else:
+            A, b, ok, _ = rows
+        if Ad.shape[0]:
+            nd = np.linalg.norm(Ad, axis=1)
+            A = np.concatenate([A, np.broadcast_to(Ad / nd[:, None], (self.n,) + Ad.shape)], 1)
+            b = np.concatenate([b, np.broadcast_to(bd / nd, (self.n, len(bd)))], 1)
+            ok = np.concatenate([ok, np.ones((self.n, len(bd)), bool)], 1)
+        self.A = np.where(ok[:, :, None], A, 0.0)
+        self.b = np.where(ok, b, np.inf)
+        self.ok = ok
+        self.Mo, self.co = Mo, co
+        gn = np.linalg.norm(Mo, axis=2)
+        self.gscale = float(gn.max()) if gn.size else 0.0
+
+
+def _search(P, x0, c, one_output, rtol_abs, fallback):
+    """Best-first projection search for one point. Returns (dist, point, region, other,
+    n_proj, n_fallback)."""
+    if P.n == 0:
+        return np.inf, None, -1, -1, 0, 0
+    viol = np.max(np.einsum("nrd,d->nr", P.A, x0) - P.b, axis=1, initial=-np.inf)
+    regLB = np.maximum(viol, 0.0)
+    if one_output:
+        sgn = 1.0 if c == 1 else -1.0
+        H = sgn * P.Mo[:, :1, :]                       # (n, 1, d): constraint H x + h0 <= 0
+        h0 = sgn * P.co[:, :1]
+        others = np.array([-1])
+    else:
+        others = np.array([j for j in range(P.Mo.shape[1]) if j != c])
+        H = P.Mo[:, [c], :] - P.Mo[:, others, :]
+        h0 = P.co[:, [c]] - P.co[:, others]
+    hn = np.linalg.norm(H, axis=2)
+    hv = np.einsum("nkd,d->nk", H, x0) + h0
+    flat = hn <= DEFAULT_TOLERANCES.zero_row * max(P.gscale, 1e-300)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        halfLB = np.where(flat, np.where(hv <= 0, 0.0, np.inf), np.maximum(hv, 0.0) / hn)
+    LB = np.maximum(regLB[:, None], halfLB)
+    order = np.argsort(LB, axis=None, kind="stable")
+    flatLB = LB.ravel()
+    best, bx, breg, bj, nproj, nfb = np.inf, None, -1, -1, 0, 0
+    K = H.shape[1]
+    for idx in order:
+        if not flatLB[idx] < best:
+            break
+        r, k = divmod(int(idx), K)
+        ok = P.ok[r]
+        A, b = P.A[r][ok], P.b[r][ok]
+        if not flat[r, k]:
+            A = np.vstack([A, H[r, k] / hn[r, k]])
+            b = np.append(b, -h0[r, k] / hn[r, k])
+        nproj += 1
+        dist, x, good = _ldp(A, b, x0, rtol_abs)
+        if not good:
+            if not fallback:
+                raise SolverError("A projection QP failed its feasibility check.")
+            nfb += 1
+            dist, x = _cvxpy_projection(A, b, x0)
+        if dist < best:
+            best, bx, breg, bj = dist, x, r, int(others[k])
+    return best, bx, breg, bj, nproj, nfb
+
+
+def _predict(enum_net, X):
+    F = enum_net.forward(X)
+    if F.shape[1] == 1:
+        return (F[:, 0] > 0).astype(np.int64), F[:, 0] == 0
+    c = np.argmax(F, axis=1)
+    top = F[np.arange(len(c)), c]
+    F2 = F.copy()
+    F2[np.arange(len(c)), c] = -np.inf
+    return c.astype(np.int64), F2.max(axis=1) >= top
+
+
+def _local_bound(enum_net, X, pred, i, n_candidates):
+    """Distance to a boundary point found by bisection toward the nearest points of ``X``
+    with another prediction (inf if there is none)."""
+    x0 = X[i]
+    other = np.flatnonzero(pred != pred[i])
+    if other.size == 0:
+        return np.inf
+    dd = np.linalg.norm(X[other] - x0, axis=1)
+    near = other[np.argsort(dd)[:n_candidates]]
+    lo = np.zeros(len(near))
+    hi = np.ones(len(near))
+    D = X[near] - x0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        same = _predict(enum_net, x0 + mid[:, None] * D)[0] == pred[i]
+        lo = np.where(same, mid, lo)
+        hi = np.where(same, hi, mid)
+    return float(np.min(hi * np.linalg.norm(D, axis=1)))
+
+
+def _local_domain(domain, x0, u):
+    from .domain import Box, Polytope, Space
+
+    lo, hi = x0 - u, x0 + u
+    if isinstance(domain, Space):
+        return Box(lo, hi)
+    if isinstance(domain, Box):
+        return Box(np.maximum(lo, domain.lo), np.minimum(hi, domain.hi))
+    A, b = domain.halfspaces()
+    d = len(x0)
+    return Polytope(np.vstack([A, np.eye(d), -np.eye(d)]), np.concatenate([b, hi, -lo]))
+
+
+def distance_to_decision_boundary(net, X, domain=None, method="auto", max_regions=100_000,
+                                  n_candidates=8, rtol=1e-9, fallback=True, details=False,
+                                  tolerances=None):
+    """Exact Euclidean distance from each point to the decision boundary, inside a domain.
+
+    One output: the boundary ``{f = 0}`` (where ``sign f`` changes). ``K > 1`` outputs: the
+    points where ``argmax f`` stops being the point's predicted class ``c``, i.e.
+    ``f_j = f_c`` for some ``j != c`` (ties count as a change). Only the part of the
+    boundary inside ``domain`` is searched.
+
+    On every linear region the problem is a projection onto a polytope (a convex QP):
+    the regions are enumerated exactly, candidates are visited in the order of a lower
+    bound (largest constraint violation, distance to the region's half-space
+    ``{f_c - f_j <= 0}``) and pruned once the bound reaches the best distance, and each
+    projection is solved by an active-set least-distance programme (``scipy`` NNLS),
+    exact up to round-off; the answer is the minimum. See :mod:`polyregion.distances`.
+
+    Parameters
+    ----------
+    net : Network or RegionSet
+        A RegionSet of the domain is used as the regions (``method="global"``).
+    X : array_like (n, dim)
+        Points inside the domain, in its enumeration coordinates (``t`` for a Slice).
+    domain : Domain
+        Required with a Network (``Box``, ``Polytope``, ``Slice``; ``Space`` only with
+        ``method="local"``).
+    method : {"auto", "global", "local"}
+        ``"global"``: enumerate the whole domain once (at most ``max_regions`` regions).
+        ``"local"``: per point, enumerate only the box ``|y - x|_inf <= u`` (clipped to the
+        domain), ``u`` the distance to a boundary point found by bisection toward the
+        ``n_candidates`` nearest points of ``X`` with another prediction; a point for
+        which ``X`` holds no other prediction gets NaN. ``"auto"``: global, falling back to
+        local when the domain has more than ``max_regions`` regions.
+    max_regions : int
+        Budget of each enumeration.
+    n_candidates : int
+        Segments bisected per point in local mode.
+    rtol : float
+        Feasibility tolerance of a projection's answer, relative to the domain's scale
+        (``scale`` = half-diagonal of its bounding box, or ``|x| + 1`` for Space). The
+        distances are exact up to round-off (about 1e-12 relative in tests), and up to
+        regions thinner than the enumeration's feasibility tolerance
+        (``Tolerances.feasibility``, 1e-11 of the domain's scale), which are not
+        enumerated.
+    fallback : bool
+        Re-solve with cvxpy a projection that fails its check (else raise SolverError).
+    details : bool
+        Return a :class:`DecisionDistances` instead of the array of distances.
+    tolerances : Tolerances, optional
+        For the enumerations.
+
+    Returns
+    -------
+    ndarray (n,) or DecisionDistances
+        Points on the boundary (``f = 0``, or a tie for the top class) have distance 0.
+
+    Raises
+    ------
+    InvalidInputError
+        Bad arguments, points outside the domain, ``method="global"`` on an unbounded
+        domain.
+    BudgetExceededError
+        ``method="global"`` and more than ``max_regions`` regions.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.array([[1.0, 1.0]])],
+    ...                              [np.zeros(2), np.array([-1.0])])  # relu(x) + relu(y) - 1
+    >>> d = pr.distance_to_decision_boundary(net, [[0.0, 0.0], [2.0, 2.0]], pr.Box.cube(2, 3.0))
+    >>> bool(np.allclose(d, [np.sqrt(0.5), 1.5 * np.sqrt(2)]))    # both to (0.5, 0.5)
+    True
+    """
+    from .domain import Space
+    from .enumerate import enumerate_regions
+    from .errors import BudgetExceededError
+
+    if method not in ("auto", "global", "local"):
+        raise InvalidInputError(
+            f"`method` must be 'auto', 'global' or 'local'; got {method!r}.")
+    if not isinstance(max_regions, (int, np.integer)) or max_regions < 1:
+        raise InvalidInputError(f"`max_regions` must be a positive int; got {max_regions!r}.")
+    if not isinstance(n_candidates, (int, np.integer)) or n_candidates < 1:
+        raise InvalidInputError(f"`n_candidates` must be a positive int; got {n_candidates!r}.")
+    if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
+        raise InvalidInputError(f"`rtol` must be a float in (0, 1); got {rtol!r}.")
+    from .network import Network
+    if isinstance(net, Network) and domain is None:
+        raise InvalidInputError(
+            "`domain` is required with a Network (the boundary is searched inside it).")
+    enum_net, dom, rs = _resolve(net, domain, name="net")
+    X = _points(X, enum_net.input_dim)
+    n = X.shape[0]
+    scale = dom.scale if dom.bounded else float(np.abs(X).max(initial=0.0)) + 1.0
+    rtol_abs = rtol * scale
+    if not np.all(dom.contains(X, tol=rtol_abs)):
+        bad = np.flatnonzero(~dom.contains(X, tol=rtol_abs))
+        raise InvalidInputError(
+            f"Every row of `X` must lie inside `domain`; rows {bad[:5].tolist()} do not.")
+    one = enum_net.output_dim == 1
+    pred, tie = _predict(enum_net, X)
+
+    if rs is not None:
+        if method == "local":
+            rs = None
+        else:
+            method = "global"
+    if rs is None and method in ("auto", "global"):
+        if isinstance(dom, Space) or not dom.bounded:
+            if method == "global":
+                raise InvalidInputError(
+                    f"`method='global'` needs a bounded domain; got {dom!r}.")
+            method = "local"
+        else:
+            try:
+                rs = enumerate_regions(enum_net, dom if not hasattr(dom, "origin") else
+                                       dom.inner, max_regions=max_regions,
+                                       tolerances=tolerances)
+            except BudgetExceededError:
+                if method == "global":
+                    raise
+                method = "local"
+            else:
+                method = "global"
+
+    dist = np.full(n, np.nan)
+    pts = np.full((n, enum_net.input_dim), np.nan)
+    other = np.full(n, -1, np.int64)
+    nproj = np.zeros(n, np.int64)
+    nreg = np.zeros(n, np.int64)
+    nfb = 0
+    if method == "global":
+        edom = rs.domain.inner if hasattr(rs.domain, "origin") else rs.domain
+        P = _Pieces(rs.enum_net, edom, rs.codes, rs.points)
+    for i in range(n):
+        x0 = X[i]
+        if tie[i]:
+            dist[i], pts[i], nproj[i] = 0.0, x0, 0
+            continue
+        if method == "local":
+            u = _local_bound(enum_net, X, pred, i, int(n_candidates))
+            if not np.isfinite(u):
+                continue
+            ldom = _local_domain(dom.inner if hasattr(dom, "origin") else dom, x0,
+                                 u * (1 + 1e-6) + rtol_abs)
+            lrs = enumerate_regions(enum_net, ldom, max_regions=max_regions,
+                                    tolerances=tolerances)
+            P = _Pieces(enum_net, ldom, lrs.codes, lrs.points)
+        best, bx, _, bj, k, fb = _search(P, x0, int(pred[i]), one, rtol_abs, fallback)
+        nproj[i], nreg[i], nfb = k, P.n, nfb + fb
+        dist[i] = best
+        other[i] = bj
+        if bx is not None and np.isfinite(best):
+            pts[i] = bx
+    if not details:
+        return dist
+    return DecisionDistances(distance=dist, point=pts, other=other, predicted=pred,
+                             n_projections=nproj, n_regions=nreg, method=method,
+                             n_fallback=nfb)
