@@ -516,11 +516,11 @@ def distance_to_decision_boundary(net, X, domain=None, method="auto", max_region
         Segments bisected per point in local mode.
     rtol : float
         Feasibility tolerance of a projection's answer, relative to the domain's scale
-        (``scale`` = half-diagonal of its bounding box, or ``|x| + 1`` for Space). The
-        distances are exact up to round-off (about 1e-12 relative in tests), and up to
+        (``scale`` = half-diagonal of its bounding box, or ``max|x| + 1`` for an
+        unbounded domain). The distances themselves are exact up to round-off (errors of
+        1e-15 to 1e-14 against closed forms and exact 1-D roots in the tests), except that
         regions thinner than the enumeration's feasibility tolerance
-        (``Tolerances.feasibility``, 1e-11 of the domain's scale), which are not
-        enumerated.
+        (``Tolerances.feasibility``, 1e-11 of the domain's scale) are not enumerated.
     fallback : bool
         Re-solve with cvxpy a projection that fails its check (else raise SolverError).
     details : bool

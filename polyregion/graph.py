@@ -250,15 +250,22 @@ def _tols(rs):
                 max_iter=tol.max_simplex_iter)
 
 
-def _run_facets(rs, flat, codes, pts_unit, regs):
-    from .enumerate._kernels_facets import region_facets
+def _box_mode(rs):
+    """Row screening of the facet kernel: polytope clipping (2) on bounded 3-D domains,
+    else ``2 d`` box LPs (1)."""
+    return 2 if rs.dim == 3 and rs.domain.bounded else 1
+
+
+def _run_facets(rs, flat, codes, pts_unit, regs, box_mode=None):
+    from .enumerate._kernels_facets import N_FACET_STATS, region_facets
 
     t = _tols(rs)
-    stats = np.zeros(8, np.int64)
+    stats = np.zeros(N_FACET_STATS, np.int64)
+    mode = _box_mode(rs) if box_mode is None else box_mode
     out = region_facets(*flat.net_args, flat.A0, flat.b0, codes, pts_unit,
                         np.ascontiguousarray(regs, dtype=np.int64), t["tol"], t["zero_tol"],
-                        t["dup_tol"], t["on_tol"], t["piv_tol"], t["opt_tol"], t["max_iter"], 1,
-                        stats)
+                        t["dup_tol"], t["on_tol"], t["piv_tol"], t["opt_tol"], t["max_iter"],
+                        mode, stats)
     return out, stats
 
 
@@ -353,7 +360,8 @@ def complex_of(rs):
     cx = Complex(ptr=ptr, A=A_t, b=b_t, points=flat.to_enum(fc), radii=fr * flat.scale,
                  label_ptr=lptr, labels=labs, status=status, pieces=pieces)
     names = ("facet_lps", "box_lps", "rows", "rows_dropped_by_box", "forward_passes",
-             "box_iterations", "facet_lp_rounds", "layer_maps")
+             "box_iterations", "facet_lp_rounds", "layer_maps", "polytope_cuts",
+             "lp_fallback_regions")
     cx.stats = {k: int(v) for k, v in zip(names, kst)}
     cx.stats.update(n_facets=int(len(cx.A)), n_split=int(len(hard)),
                     n_unmatched=int(np.sum(pieces["neighbour"] < 0)),

@@ -26,54 +26,58 @@ def _net(widths, d, seed, out=1, activation="relu", bias=0.3):
     return pr.Network.from_arrays(Ws, bs, activation=activation)
 
 
+def _centred(net, dom, n=4000, seed=0):
+    """The same net with output biases shifted so that every class occurs in ``dom``
+    (the median of each output over random points of ``dom`` is removed)."""
+    rng = np.random.default_rng(seed)
+    lo, hi = dom.bounds()
+    T = rng.uniform(lo, hi, size=(n, len(lo)))
+    T = T[dom.contains(T)]
+    if hasattr(dom, "to_input"):
+        T = dom.to_input(T)
+    F = net.forward(T)
+    bs = [b.copy() for b in net.biases]
+    bs[-1] = bs[-1] - np.median(F, axis=0)
+    return pr.Network(net.weights, bs, list(net.activations))
+
+
 def _pred(net, X):
     F = net.forward(np.atleast_2d(X))
     return (F[:, 0] > 0).astype(int) if F.shape[1] == 1 else np.argmax(F, axis=1)
 
 
 # ---------------------------------------------------------------------------- oracles
-def _ray_exit(net, x0, dirs, tmax, step):
-    """Distance along each unit direction to the first exit from the cell of x0 (the cell
-    is convex, so "same code" is monotone along a ray: step, then bisect)."""
-    code = net.codes(x0[None])[0]
+def _first_along_rays(keep, x0, dirs, tmax, step):
+    """Distance along each unit direction to the first point where ``keep`` (a
+    vectorised predicate on points, True at x0) fails, found by stepping and then
+    bisection between the last kept and the first failing step (inf if none)."""
     ts = np.arange(step, tmax + step, step)
-    out = np.full(len(dirs), np.inf)
-    for k, u in enumerate(dirs):
-        same = np.all(net.codes(x0 + ts[:, None] * u) == code, axis=1)
-        if same.all():
-            continue
-        j = int(np.argmin(same))
-        lo, hi = (ts[j - 1] if j else 0.0), ts[j]
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if np.all(net.codes((x0 + mid * u)[None])[0] == code):
-                lo = mid
-            else:
-                hi = mid
-        out[k] = hi
-    return out
+    P = x0 + ts[None, :, None] * dirs[:, None, :]
+    same = keep(P.reshape(-1, len(x0))).reshape(len(dirs), len(ts))
+    hit = ~same.all(axis=1)
+    j = np.argmin(same, axis=1)
+    lo = np.where(j > 0, ts[np.maximum(j - 1, 0)], 0.0)
+    hi = ts[j].astype(float)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        k = keep(x0 + mid[:, None] * dirs)
+        lo, hi = np.where(k, mid, lo), np.where(k, hi, mid)
+    return np.where(hit, hi, np.inf)
+
+
+def _ray_exit(net, x0, dirs, tmax, step):
+    """First exit from the cell of x0 along each ray (the cell is convex, so "same code"
+    is monotone along a ray and the bisection finds the exit exactly)."""
+    code = net.codes(x0[None])[0]
+    return _first_along_rays(lambda P: np.all(net.codes(P) == code, axis=1), x0, dirs,
+                             tmax, step)
 
 
 def _ray_flip(net, x0, dirs, tmax, step):
-    """Distance along each direction to the first change of prediction found by stepping
-    (then bisection): an upper bound on the distance to the decision boundary."""
+    """First change of prediction found along each ray by stepping (then bisection): an
+    upper bound on the distance to the decision boundary."""
     c = _pred(net, x0)[0]
-    ts = np.arange(step, tmax + step, step)
-    out = np.full(len(dirs), np.inf)
-    for k, u in enumerate(dirs):
-        same = _pred(net, x0 + ts[:, None] * u) == c
-        if same.all():
-            continue
-        j = int(np.argmin(same))
-        lo, hi = (ts[j - 1] if j else 0.0), ts[j]
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if _pred(net, x0 + mid * u)[0] == c:
-                lo = mid
-            else:
-                hi = mid
-        out[k] = hi
-    return out
+    return _first_along_rays(lambda P: _pred(net, P) == c, x0, dirs, tmax, step)
 
 
 def _circle(n):
@@ -149,7 +153,7 @@ def test_region_2d_rays_and_constraints():
         slack = b - A @ x
         assert res.distance[i] == pytest.approx(slack.min(), abs=1e-12)
         # ... and the first exits along 720 rays: min over rays >= d >= min * cos(pi/720)
-        ray = _ray_exit(net, x, dirs, tmax=4.0, step=2e-3).min()
+        ray = _ray_exit(net, x, dirs, tmax=4.0, step=0.05).min()
         d = res.distance[i]
         assert d <= ray + 1e-9
         assert ray * np.cos(np.pi / 720) <= d + 1e-9
@@ -172,7 +176,7 @@ def test_region_regionset_slice_and_domain_distance():
     # rays in t (orthonormal directions: t-distances are input distances)
     restricted = net.for_domain(dom)
     for i, t in enumerate(T[:4]):
-        ray = _ray_exit(restricted, t, _circle(360), tmax=5.0, step=2e-3).min()
+        ray = _ray_exit(restricted, t, _circle(360), tmax=5.0, step=0.05).min()
         assert a.distance[i] <= ray + 1e-9 and ray * np.cos(np.pi / 360) <= a.distance[i] + 1e-9
     assert np.all(a.boundary_distance == np.minimum(a.distance, a.domain_distance))
 
@@ -227,13 +231,13 @@ def test_decision_linear_nets():
     X = rng.uniform(-1, 1, size=(30, 3))
     dom = pr.Box.cube(3, 10.0)  # the foot of every perpendicular lies inside
     np.testing.assert_allclose(pr.distance_to_decision_boundary(lin, X, dom),
-                               np.abs(X @ w + b) / np.linalg.norm(w), rtol=1e-10, atol=1e-12)
+                               np.abs(X @ w + b) / np.linalg.norm(w), rtol=1e-12, atol=1e-14)
     # a ReLU net whose neurons are all on in the domain is affine there: f = v.(W x + c) + e
     W, c, v = rng.normal(size=(5, 3)), np.full(5, 100.0), rng.normal(size=5)
     net = pr.Network.from_arrays([W, v[None, :]], [c, np.array([-v @ c])])
     weff = v @ W
     got = pr.distance_to_decision_boundary(net, X, dom)
-    np.testing.assert_allclose(got, np.abs(X @ weff) / np.linalg.norm(weff), rtol=1e-9)
+    np.testing.assert_allclose(got, np.abs(X @ weff) / np.linalg.norm(weff), rtol=1e-12)
 
 
 def test_decision_1d_roots():
@@ -248,9 +252,9 @@ def test_decision_1d_roots():
             got = pr.distance_to_decision_boundary(net, X, dom, method=method)
             if method == "local":  # points with no other prediction in X would be NaN
                 assert not np.any(np.isnan(got))
-            np.testing.assert_allclose(got, want, atol=1e-9)
+            np.testing.assert_allclose(got, want, atol=1e-12)
     # three classes: the prediction changes where argmax changes
-    net = _net([8, 8], 1, seed=14, out=3, bias=0.8)
+    net = _net([8, 8], 1, seed=15, out=3, bias=0.8)
     cls = lambda x: np.argmax(net.forward(x[:, None]), axis=1)  # noqa: E731
     xs = np.linspace(-3, 3, 200_001)
     cs = cls(xs)
@@ -268,10 +272,10 @@ def test_decision_1d_roots():
     assert len(roots) >= 1
     want = np.abs(X[:, 0, None] - np.array(roots)[None, :]).min(axis=1)
     got = pr.distance_to_decision_boundary(net, X, dom, details=True)
-    np.testing.assert_allclose(got.distance, want, atol=1e-9)
+    np.testing.assert_allclose(got.distance, want, atol=1e-12)
 
 
-def _check_2d(net, dom, X, res, n_rays=360, step=4e-3, grid=301):
+def _check_2d(net, dom, X, res, n_rays=360, step=1e-2, grid=301):
     """res.distance is attained by a boundary point and is <= every oracle upper bound."""
     lo, hi = dom.bounds()
     g = np.linspace(lo[0], hi[0], grid)
@@ -292,7 +296,8 @@ def _check_2d(net, dom, X, res, n_rays=360, step=4e-3, grid=301):
         dirs = _circle(n_rays)
         tmax = np.max(np.abs(hi - lo)) * 1.5
         ts = _ray_flip(net, x, dirs, tmax, step)
-        inside = dom.contains(x + ts[:, None] * dirs, tol=1e-12) & np.isfinite(ts)
+        fin = np.isfinite(ts)
+        inside = fin & dom.contains(x + np.where(fin, ts, 0.0)[:, None] * dirs, tol=1e-12)
         ray_ub = ts[inside].min()
         assert d <= grid_ub + 1e-9
         assert d <= ray_ub + 1e-9
@@ -300,8 +305,8 @@ def _check_2d(net, dom, X, res, n_rays=360, step=4e-3, grid=301):
 
 
 def test_decision_2d_one_output_rays_and_grid():
-    net = _net([8, 8], 2, seed=15)
     dom = pr.Box.cube(2, 2.0)
+    net = _centred(_net([8, 8], 2, seed=15), dom)
     X = np.random.default_rng(16).uniform(-1.8, 1.8, size=(10, 2))
     res = pr.distance_to_decision_boundary(net, X, dom, details=True)
     assert res.method == "global" and res.n_fallback == 0
@@ -313,8 +318,8 @@ def test_decision_2d_one_output_rays_and_grid():
 
 
 def test_decision_2d_multiclass_rays_and_grid():
-    net = _net([10, 10], 2, seed=17, out=3)
     dom = pr.Box.cube(2, 2.0)
+    net = _centred(_net([10, 10], 2, seed=17, out=3), dom)
     X = np.random.default_rng(18).uniform(-1.8, 1.8, size=(8, 2))
     res = pr.distance_to_decision_boundary(net, X, dom, details=True)
     assert len(set(res.predicted.tolist())) >= 2
@@ -323,8 +328,8 @@ def test_decision_2d_multiclass_rays_and_grid():
 
 def test_decision_against_cvxpy_every_region():
     cp = pytest.importorskip("cvxpy")
-    net = _net([6, 6], 2, seed=19)
     dom = pr.Box.cube(2, 1.5)
+    net = _centred(_net([6, 6], 2, seed=19), dom)
     rs = pr.enumerate_regions(net, dom)
     X = np.random.default_rng(20).uniform(-1.4, 1.4, size=(3, 2))
     got = rs.distance_to_decision_boundary(X)
@@ -344,10 +349,10 @@ def test_decision_against_cvxpy_every_region():
 
 
 def test_decision_slice_and_polytope():
-    net = _net([6, 6], 3, seed=21)
     rng = np.random.default_rng(22)
     Q, _ = np.linalg.qr(rng.normal(size=(3, 2)))
     dom = pr.Slice(np.zeros(3), Q.T, pr.Polytope([[-1, 0], [0, -1], [1, 1]], [1.5, 1.5, 1.5]))
+    net = _centred(_net([6, 6], 3, seed=21), dom)
     T = np.array([[0.0, 0.0], [-1.0, 0.5], [0.5, -1.2], [0.2, 0.2]])
     g = pr.distance_to_decision_boundary(net, T, dom, details=True)
     lo = pr.distance_to_decision_boundary(net, T, dom, method="local")
@@ -359,22 +364,24 @@ def test_decision_slice_and_polytope():
         y = g.point[i]
         assert abs(restricted.forward(y[None])[0, 0]) <= 1e-9
         ts = _ray_flip(restricted, t, _circle(360), 6.0, 4e-3)
-        ok = np.isfinite(ts) & dom.contains(t + ts[:, None] * _circle(360), tol=1e-12)
+        fin = np.isfinite(ts)
+        ok = fin & dom.contains(t + np.where(fin, ts, 0.0)[:, None] * _circle(360), tol=1e-12)
         assert g.distance[i] <= ts[ok].min() + 1e-9
 
 
 def test_decision_budget_local_fallback_and_nan():
-    net = _net([8, 8], 2, seed=23)
     dom = pr.Box.cube(2, 2.0)
+    net = _centred(_net([8, 8], 2, seed=23), dom)
     X = np.random.default_rng(24).uniform(-1.8, 1.8, size=(6, 2))
     full = pr.distance_to_decision_boundary(net, X, dom)
-    res = pr.distance_to_decision_boundary(net, X, dom, max_regions=5, details=True)
-    assert res.method == "local"
+    rs = pr.enumerate_regions(net, dom)
+    budget = len(rs) - 1  # the whole box is over budget, the local boxes are not
+    res = pr.distance_to_decision_boundary(net, X, dom, max_regions=budget, details=True)
+    assert res.method == "local" and np.all(res.n_regions <= budget)
+    np.testing.assert_allclose(res.distance, full, atol=1e-10)
     with pytest.raises(BudgetExceededError):
-        pr.distance_to_decision_boundary(net, X, dom, method="global", max_regions=5)
-    # local search in a small box still needs at most the budget: use a generous one
-    np.testing.assert_allclose(
-        pr.distance_to_decision_boundary(net, X, dom, method="local"), full, atol=1e-10)
+        pr.distance_to_decision_boundary(net, X, dom, method="global", max_regions=budget)
+    np.testing.assert_allclose(rs.distance_to_decision_boundary(X), full, atol=1e-12)
     # one class only among X: local mode has no boundary point to start from -> NaN
     same = X[_pred(net, X) == _pred(net, X[:1])[0]]
     assert np.all(np.isnan(pr.distance_to_decision_boundary(net, same, dom, method="local")))

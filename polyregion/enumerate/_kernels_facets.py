@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_lp, cold_basis
+from ._kernels_planar import inradius
 
 LPM_OPTIMAL = 0
 LPM_UNBOUNDED = 1
@@ -43,6 +44,12 @@ NB_DOMAIN = 1  # domain facet: no neighbour
 NB_NOT_FOUND = 2  # the code across is not a region
 NB_NO_MATCH = 3  # the neighbour has no facet on the same hyperplane holding the centre
 NB_SPLIT = 4  # the neighbour's facet does not cover the whole facet
+
+#: Polytope clipping (``box_mode = 2``): a vertex within this distance of a cutting plane
+#: (unit-scale coordinates) counts as on it. Rounding in vertex coordinates is ~1e-16;
+#: rows decided from the clipped polytope keep a margin of ``dup_tol`` (>= 100 * tol)
+#: from it, so this only has to sit between the two.
+CLIP_EPS = 1e-13
 
 
 # --------------------------------------------------------------------------- helpers
@@ -651,7 +658,406 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     return out
 
 
+# --------------------------------------------------------------------------- 3-D clipping
+@njit(cache=True)
+def cube_polytope(half):
+    """The cube ``[-half, half]^3`` as a polytope: vertices, flat face cycles, face rows
+    (all ``-1``: no constraint row)."""
+    V = np.empty((8, 3))
+    for i in range(8):
+        V[i, 0] = half if i & 1 else -half
+        V[i, 1] = half if i & 2 else -half
+        V[i, 2] = half if i & 4 else -half
+    # faces x-, x+, y-, y+, z-, z+ (cycles of vertex indices)
+    fv = np.array([0, 4, 6, 2, 1, 3, 7, 5, 0, 1, 5, 4, 2, 6, 7, 3, 0, 2, 3, 1, 4, 5, 7, 6],
+                  np.int64)
+    fs = np.array([0, 4, 8, 12, 16, 20, 24], np.int64)
+    frow = np.full(6, -1, np.int64)
+    return V, 8, fv, fs, frow, 6
+
+
+@njit(cache=True)
+def clip3(V, nv, fv, fs, frow, nfc, a, beta, row, eps):
+    """Clip the convex polytope ``(V, fv, fs, frow)`` by ``a . x <= beta`` (row ``row``).
+
+    Vertices with ``|a . v - beta| <= eps`` count as on the plane. Returns ``(status, V,
+    nv, fv, fs, frow, nfc)``: status 0 = no cut (every vertex within ``eps`` of the
+    side), 1 = cut (the new face carries ``row``), 2 = the polytope degenerates (empty
+    or flat: the caller must fall back to LPs).
+    """
+    s = np.empty(nv)
+    smax = -np.inf
+    smin = np.inf
+    for v in range(nv):
+        sv = a[0] * V[v, 0] + a[1] * V[v, 1] + a[2] * V[v, 2] - beta
+        s[v] = sv
+        if sv > smax:
+            smax = sv
+        if sv < smin:
+            smin = sv
+    if smax <= eps:
+        return 0, V, nv, fv, fs, frow, nfc
+    if smin >= -eps:
+        return 2, V, nv, fv, fs, frow, nfc
+    cls = np.empty(nv, np.int64)
+    remap = np.full(nv, -1, np.int64)
+    nk = 0
+    n_on = 0
+    for v in range(nv):
+        if s[v] > eps:
+            cls[v] = 1
+        elif s[v] < -eps:
+            cls[v] = -1
+            remap[v] = nk
+            nk += 1
+        else:
+            cls[v] = 0
+            remap[v] = nk
+            nk += 1
+            n_on += 1
+    nfv = fs[nfc]
+    # at most one crossing vertex per face edge
+    V2 = np.empty((nk + nfv, 3))
+    for v in range(nv):
+        if remap[v] >= 0:
+            V2[remap[v]] = V[v]
+    cu = np.empty(nfv, np.int64)
+    cw = np.empty(nfv, np.int64)
+    n2 = nk
+    fv2 = np.empty(2 * nfv + 2, np.int64)
+    fs2 = np.empty(nfc + 2, np.int64)
+    frow2 = np.empty(nfc + 1, np.int64)
+    m = 0
+    nf2 = 0
+    fs2[0] = 0
+    for f in range(nfc):
+        start = m
+        n_f = fs[f + 1] - fs[f]
+        for t in range(n_f):
+            p = fv[fs[f] + t]
+            q = fv[fs[f] + (t + 1 if t + 1 < n_f else 0)]
+            if cls[p] <= 0:
+                fv2[m] = remap[p]
+                m += 1
+            if cls[p] * cls[q] == -1:
+                lo_ = min(p, q)
+                hi_ = max(p, q)
+                idx = -1
+                for c in range(nk, n2):
+                    if cu[c - nk] == lo_ and cw[c - nk] == hi_:
+                        idx = c
+                        break
+                if idx < 0:
+                    tt = s[lo_] / (s[lo_] - s[hi_])
+                    for e in range(3):
+                        V2[n2, e] = V[lo_, e] + tt * (V[hi_, e] - V[lo_, e])
+                    cu[n2 - nk] = lo_
+                    cw[n2 - nk] = hi_
+                    idx = n2
+                    n2 += 1
+                fv2[m] = idx
+                m += 1
+        if m - start >= 3:
+            frow2[nf2] = frow[f]
+            nf2 += 1
+            fs2[nf2] = m
+        else:
+            m = start
+    # the new face: the on-plane kept vertices and the crossing vertices, in angular order
+    n_new = n_on + (n2 - nk)
+    if n_new < 3:
+        return 2, V, nv, fv, fs, frow, nfc
+    ids = np.empty(n_new, np.int64)
+    c = 0
+    for v in range(nv):
+        if cls[v] == 0:
+            ids[c] = remap[v]
+            c += 1
+    for v in range(nk, n2):
+        ids[c] = v
+        c += 1
+    # plane basis e1, e2 (a unit)
+    ax = 0 if abs(a[0]) <= abs(a[1]) and abs(a[0]) <= abs(a[2]) else (
+        1 if abs(a[1]) <= abs(a[2]) else 2)
+    e1 = np.zeros(3)
+    e1[ax] = 1.0
+    dd = a[ax]
+    for e in range(3):
+        e1[e] -= dd * a[e]
+    n1 = np.sqrt(e1[0] * e1[0] + e1[1] * e1[1] + e1[2] * e1[2])
+    for e in range(3):
+        e1[e] /= n1
+    e2 = np.empty(3)
+    e2[0] = a[1] * e1[2] - a[2] * e1[1]
+    e2[1] = a[2] * e1[0] - a[0] * e1[2]
+    e2[2] = a[0] * e1[1] - a[1] * e1[0]
+    cx = np.zeros(3)
+    for i in range(n_new):
+        for e in range(3):
+            cx[e] += V2[ids[i], e]
+    for e in range(3):
+        cx[e] /= n_new
+    ang = np.empty(n_new)
+    for i in range(n_new):
+        u0 = 0.0
+        u1 = 0.0
+        for e in range(3):
+            dv = V2[ids[i], e] - cx[e]
+            u0 += dv * e1[e]
+            u1 += dv * e2[e]
+        ang[i] = np.arctan2(u1, u0)
+    o = np.argsort(ang)
+    for i in range(n_new):
+        fv2[m] = ids[o[i]]
+        m += 1
+    frow2[nf2] = row
+    nf2 += 1
+    fs2[nf2] = m
+    if nf2 < 4:
+        return 2, V, nv, fv, fs, frow, nfc
+    return 1, V2, n2, fv2, fs2, frow2, nf2
+
+
+@njit(cache=True)
+def domain_polytope(A0, b0, eps):
+    """The bounded domain ``{A0 x <= b0}`` (unit rows, inside the unit ball) as a polytope
+    whose face rows index ``A0``; ``ok = False`` when it is not a clean polytope."""
+    V, nv, fv, fs, frow, nfc = cube_polytope(2.0)
+    for i in range(A0.shape[0]):
+        st, V, nv, fv, fs, frow, nfc = clip3(V, nv, fv, fs, frow, nfc, A0[i], b0[i], i, eps)
+        if st == 2:
+            return False, V, nv, fv, fs, frow, nfc
+    for f in range(nfc):
+        if frow[f] < 0:
+            return False, V, nv, fv, fs, frow, nfc
+    return True, V, nv, fv, fs, frow, nfc
+
+
+@njit(cache=True)
+def _face_cheb(A, b, j, frow, nfc, tol):
+    """Chebyshev ball of the face on row ``j`` inside its plane, over the face rows (the
+    polytope's irredundant rows), by the vertex candidates of the 2-D LP.
+
+    Returns ``(r, centre)``; ``r = -1`` when a row parallel to the plane excludes it.
+    """
+    k = 3
+    a = A[j]
+    x0 = np.empty(k)
+    for t in range(k):
+        x0[t] = b[j] * a[t]
+    v, p, vv = _householder(a)
+    Pq = np.zeros((nfc, 5))
+    tmp = np.empty(2)
+    mH = 0
+    for f in range(nfc):
+        i = frow[f]
+        if i == j:
+            continue
+        _to_plane(v, p, vv, A[i], tmp)
+        nu = np.sqrt(tmp[0] * tmp[0] + tmp[1] * tmp[1])
+        rhs = b[i] - _dot(A[i], x0)
+        if nu <= 1e-12:
+            if rhs < -tol:
+                return -1.0, x0
+            continue
+        Pq[mH, 2] = tmp[0] / nu
+        Pq[mH, 3] = tmp[1] / nu
+        Pq[mH, 4] = rhs / nu
+        mH += 1
+    if mH < 3:
+        return -1.0, x0
+    r, yx, yy = inradius(Pq[:mH], 0.0, 0.0)
+    c = np.empty(k)
+    _from_plane(v, p, vv, np.array([yx, yy]), x0, c)
+    return r, c
+
+
+@njit(cache=True)
+def _cert_in_plane(A, b, j, c, tol):
+    """Radius of the largest ball around ``c`` (on row ``j``'s plane) inside the plane that
+    satisfies every other row; -1 when a parallel row excludes the plane."""
+    m = A.shape[0]
+    a = A[j]
+    rho = np.inf
+    for i in range(m):
+        if i == j:
+            continue
+        cos = _dot(A[i], a)
+        nu2 = 1.0 - cos * cos
+        sl = b[i] - _dot(A[i], c)
+        if nu2 <= 1e-24:
+            if sl < -tol:
+                return -1.0
+            continue
+        q = sl / np.sqrt(nu2)
+        if q < rho:
+            rho = q
+    return rho
+
+
+@njit(cache=True)
+def _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol, dup_tol, piv_tol,
+                 opt_tol, max_iter, eps, frow_out, fc_out, fr_out, stats):
+    """Facets of one 3-D region by clipping the domain polytope with its rows (see
+    :func:`region_facets`, ``box_mode = 2``). Returns the number of facets, or -1 when the
+    clipping degenerates (the caller then uses LPs)."""
+    m = A.shape[0]
+    V, nv, fv, fs, frow, nfc = DV, Dnv, Dfv, Dfs, Dfrow, Dnf
+    for t in range(m):
+        j = order[t]
+        if lab[j, 0] < 0:
+            continue  # domain rows: already faces of the domain polytope
+        st, V, nv, fv, fs, frow, nfc = clip3(V, nv, fv, fs, frow, nfc, A[j], b[j], j, eps)
+        if st == 2:
+            return -1
+        if st == 1:
+            stats[8] += 1
+    # every row: is it a face, clearly off the polytope, or doubtful?
+    is_face = np.zeros(m, np.bool_)
+    for f in range(nfc):
+        is_face[frow[f]] = True
+    S = np.empty(m, np.int64)
+    in_S = np.zeros(m, np.bool_)
+    nS = 0
+    for f in range(nfc):
+        S[nS] = frow[f]
+        in_S[frow[f]] = True
+        nS += 1
+    doubt = np.zeros(m, np.bool_)
+    nfo = 0
+    for f in range(nfc):
+        j = frow[f]
+        r, c = _face_cheb(A, b, j, frow, nfc, tol)
+        rho = _cert_in_plane(A, b, j, c, tol)
+        if r > tol and rho >= r * (1.0 - 1e-9) - 1e-15:
+            frow_out[nfo] = j
+            fc_out[nfo] = c
+            fr_out[nfo] = min(r, rho, 1.0)
+            nfo += 1
+        else:
+            doubt[j] = True
+    for t in range(m):
+        j = order[t]
+        if is_face[j]:
+            continue
+        smax = -np.inf
+        for v in range(nv):
+            sv = A[j, 0] * V[v, 0] + A[j, 1] * V[v, 1] + A[j, 2] * V[v, 2] - b[j]
+            if sv > smax:
+                smax = sv
+        if smax < -dup_tol:
+            stats[3] += 1
+        else:
+            doubt[j] = True
+    # doubtful rows: exact in-plane LP (after the duplicate test), nearest first
+    for t in range(m):
+        j = order[t]
+        if not doubt[j]:
+            continue
+        dup = False
+        for f in range(nfo):
+            rr = frow_out[f]
+            if abs(b[rr] - b[j]) <= dup_tol and _dot(A[rr], A[j]) >= 1.0 - 1e-12:
+                dup = True
+                break
+        if dup:
+            continue
+        stats[0] += 1
+        r, c, nS = _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter,
+                             stats[6:7])
+        if r > tol:
+            frow_out[nfo] = j
+            fc_out[nfo] = c
+            fr_out[nfo] = r
+            nfo += 1
+    return nfo
+
+
+@njit(cache=True)
+def _facets_lp(A, b, lab, p, order, lo0, hi0, tol, dup_tol, piv_tol, opt_tol, max_iter,
+               box_mode, frow_out, fc_out, fr_out, stats):
+    """Facets of one region by in-hyperplane LPs (see :func:`region_facets`). Returns the
+    number of facets, written to ``frow_out, fc_out, fr_out``."""
+    m, k = A.shape
+    lo = np.empty(k)
+    hi = np.empty(k)
+    cv = np.zeros(k)
+    S = np.empty(m, np.int64)
+    in_S = np.zeros(m, np.bool_)
+    nS = 0
+    for i in range(m):
+        if lab[i, 0] == -1:
+            S[nS] = i
+            in_S[i] = True
+            nS += 1
+    box_ok = False
+    box_nS = -1
+    if box_mode == 0:
+        lo[:] = lo0
+        hi[:] = hi0
+        box_ok = True
+        box_nS = nS
+    basis = np.full(k, -1, np.int64)
+    nf = 0
+    n_tested = 0
+    for t in range(m):
+        j = order[t]
+        if box_ok and _box_max(A[j], lo, hi) < b[j] - tol:
+            stats[3] += 1
+            continue
+        dup = False
+        for f in range(nf):
+            rr = frow_out[f]
+            if abs(b[rr] - b[j]) <= dup_tol and _dot(A[rr], A[j]) >= 1.0 - 1e-12:
+                dup = True
+                break
+        if dup:
+            continue  # same hyperplane as a facet: its label is collected later
+        stats[0] += 1
+        r, c, nS = _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter,
+                             stats[6:7])
+        n_tested += 1
+        if r > tol:
+            frow_out[nf] = j
+            fc_out[nf] = c
+            fr_out[nf] = r
+            nf += 1
+            if not in_S[j]:
+                S[nS] = j
+                in_S[j] = True
+                nS += 1
+        if box_mode == 0 and nS != box_nS:
+            for _ in range(2):
+                for i in range(nS):
+                    _tighten(lo, hi, A[S[i]], b[S[i]] + tol)
+            box_nS = nS
+        if box_mode == 1 and nS != box_nS and n_tested >= k + 1:
+            box_nS = nS
+            box_ok = True
+            for e in range(k):
+                for sg in range(2):
+                    cv[:] = 0.0
+                    cv[e] = 1.0 if sg == 0 else -1.0
+                    stats[1] += 1
+                    st, val, xv, basis = lp_max(A, b, S, nS, cv, p, basis, 1e-12,
+                                                max_iter, stats[5:6])
+                    if st == LPM_OPTIMAL:
+                        if sg == 0:
+                            hi[e] = val + tol
+                        else:
+                            lo[e] = -val - tol
+                    else:
+                        box_ok = False
+                        basis[:] = -1
+                if not box_ok:
+                    break
+    return nf
+
+
 # --------------------------------------------------------------------------- driver
+N_FACET_STATS = 10
+
+
 @njit(cache=True)
 def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts,
                   A0, b0, codes, points, regs, tol, zero_tol, dup_tol, on_tol, piv_tol,
@@ -661,9 +1067,18 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
     Returns CSR arrays: ``ptr`` (len(regs)+1) into facets; per facet the unit row ``fa``,
     ``fb``, a centre ``fc`` in its relative interior, its radius ``fr``, the neighbour
     ``nbr`` (-1: domain facet or not a region), and ``lptr`` into the labels ``labs``.
-    ``box_mode``: 0 outer box of the working set by interval propagation, 1 by ``2 d``
-    LPs. ``stats``: [facet LPs, box LPs, rows, rows dropped by the box, tangent forward
-    passes, box simplex iterations, facet LP rounds, layer maps recomputed].
+
+    ``box_mode``: how rows are screened before their facet LP. 0: an outer box of the
+    working set by interval propagation; 1: by ``2 d`` LPs; 2 (``d = 3``, bounded domain
+    inside the unit ball): no screening LPs at all -- the domain polytope is clipped by
+    the region's rows (nearest first, :func:`clip3`), each face's Chebyshev ball inside
+    its plane is found from the vertex candidates of the 2-D LP over the face rows and
+    verified against every row; rows whose plane stays farther than ``dup_tol`` from the
+    clipped polytope are redundant; the rest (faces whose check fails, rows touching the
+    polytope) get the exact LP, and a region whose clipping degenerates falls back to
+    mode 1. ``stats`` (length :data:`N_FACET_STATS`): [facet LPs, box LPs, rows, rows
+    dropped, tangent forward passes, box simplex iterations, facet LP rounds, layer maps
+    recomputed, polytope cuts, regions that fell back to LPs].
     """
     k = dims[0]
     nreg = regs.shape[0]
@@ -681,14 +1096,17 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
     dims_off = np.zeros(dims.shape[0], np.int64)
     for l in range(1, dims.shape[0]):
         dims_off[l] = dims_off[l - 1] + dims[l]
-    lo = np.empty(k)
-    hi = np.empty(k)
     lo0 = np.full(k, -np.inf)
     hi0 = np.full(k, np.inf)
     for _ in range(3):
         for i in range(A0.shape[0]):
             _tighten(lo0, hi0, A0[i], b0[i])
-    cv = np.zeros(k)
+    eps = CLIP_EPS
+    clip = box_mode == 2 and k == 3
+    DV, Dnv, Dfv, Dfs, Dfrow, Dnf = cube_polytope(2.0)
+    if clip:
+        ok, DV, Dnv, Dfv, Dfs, Dfrow, Dnf = domain_polytope(A0, b0, eps)
+        clip = ok
     Gc, gc = _map_cache(dims, k)
     prev = np.zeros(nn, np.uint8)
     n_hidden = dims.shape[0] - 2
@@ -719,84 +1137,33 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
         for i in range(m):
             slack[i] = b[i] - _dot(A[i], p)
         order = np.argsort(slack)
-        S = np.empty(m, np.int64)
-        in_S = np.zeros(m, np.bool_)
-        nS = 0
-        for i in range(m):
-            if lab[i, 0] == -1:
-                S[nS] = i
-                in_S[i] = True
-                nS += 1
-        box_ok = False
-        box_nS = -1
-        if box_mode == 0:
-            lo[:] = lo0
-            hi[:] = hi0
-            box_ok = True
-            box_nS = nS
-        basis = np.full(k, -1, np.int64)
-        f0 = nf
         frow = np.empty(m, np.int64)  # row of each facet of this region
-        n_tested = 0
-        for t in range(m):
-            j = order[t]
-            if box_ok and _box_max(A[j], lo, hi) < b[j] - tol:
-                stats[3] += 1
-                continue
-            dup = -1
-            for f in range(f0, nf):
-                rr = frow[f - f0]
-                if abs(b[rr] - b[j]) <= dup_tol and _dot(A[rr], A[j]) >= 1.0 - 1e-12:
-                    dup = f
-                    break
-            if dup >= 0:
-                continue  # same hyperplane as a facet: its label is collected below
-            stats[0] += 1
-            r, c, nS = _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter,
-                                 stats[6:7])
-            n_tested += 1
-            if r > tol:
-                fa = _grow2(fa, nf)
-                fb = _grow1(fb, nf)
-                fc = _grow2(fc, nf)
-                fr = _grow1(fr, nf)
-                nbr = _grow1(nbr, nf)
-                fa[nf] = A[j]
-                fb[nf] = b[j]
-                fc[nf] = c
-                fr[nf] = r
-                nbr[nf] = -1
-                frow[nf - f0] = j
-                nf += 1
-                if not in_S[j]:
-                    S[nS] = j
-                    in_S[j] = True
-                    nS += 1
-            if box_mode == 0 and nS != box_nS:
-                for _ in range(2):
-                    for i in range(nS):
-                        _tighten(lo, hi, A[S[i]], b[S[i]] + tol)
-                box_nS = nS
-            if box_mode == 1 and nS != box_nS and n_tested >= k + 1:
-                box_nS = nS
-                box_ok = True
-                for e in range(k):
-                    for sg in range(2):
-                        cv[:] = 0.0
-                        cv[e] = 1.0 if sg == 0 else -1.0
-                        stats[1] += 1
-                        st, val, xv, basis = lp_max(A, b, S, nS, cv, p, basis, 1e-12,
-                                                    max_iter, stats[5:6])
-                        if st == LPM_OPTIMAL:
-                            if sg == 0:
-                                hi[e] = val + tol
-                            else:
-                                lo[e] = -val - tol
-                        else:
-                            box_ok = False
-                            basis[:] = -1
-                    if not box_ok:
-                        break
+        fcen = np.empty((m, k))
+        frad = np.empty(m)
+        nloc = -1
+        if clip:
+            nloc = _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol,
+                                dup_tol, piv_tol, opt_tol, max_iter, eps, frow, fcen, frad,
+                                stats)
+            if nloc < 0:
+                stats[9] += 1
+        if nloc < 0:
+            nloc = _facets_lp(A, b, lab, p, order, lo0, hi0, tol, dup_tol, piv_tol, opt_tol,
+                              max_iter, 1 if box_mode == 2 else box_mode, frow, fcen, frad,
+                              stats)
+        f0 = nf
+        for t in range(nloc):
+            fa = _grow2(fa, nf)
+            fb = _grow1(fb, nf)
+            fc = _grow2(fc, nf)
+            fr = _grow1(fr, nf)
+            nbr = _grow1(nbr, nf)
+            fa[nf] = A[frow[t]]
+            fb[nf] = b[frow[t]]
+            fc[nf] = fcen[t]
+            fr[nf] = frad[t]
+            nbr[nf] = -1
+            nf += 1
         # labels: every row of the same hyperplane as a facet (duplicates included)
         for f in range(f0, nf):
             rr = frow[f - f0]
