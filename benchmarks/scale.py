@@ -44,10 +44,17 @@ def speedup_rows(nets, workers, repeat):
     for d, widths in nets:
         net, box = he_net(widths, d), pr.Box.cube(d)
         pr.enumerate_regions(net, box, executor="serial")  # JIT warm-up
+        s0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime
         t1, r1 = timed(lambda: pr.enumerate_regions(net, box, executor="serial"), repeat)
+        cpu1 = (resource.getrusage(resource.RUSAGE_SELF).ru_utime - s0) / repeat
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+        p0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime
         tn, rn = timed(lambda: pr.enumerate_regions(net, box, executor=workers), repeat)
+        cpu_children = (resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - c0) / repeat
+        cpu_parent = (resource.getrusage(resource.RUSAGE_SELF).ru_utime - p0) / repeat
         assert r1 == rn and np.array_equal(r1.points, rn.points)
-        rows.append((f"{d}-D {widths}", len(r1), r1.stats.extra["n_units"], t1, tn, t1 / tn))
+        rows.append((f"{d}-D {widths}", len(r1), r1.stats.extra["n_units"], t1, tn, t1 / tn,
+                     cpu1, cpu_children, cpu_parent))
     return rows
 
 
@@ -97,10 +104,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
     nets = [(3, [16, 16])] if args.quick else [(3, [32, 32]), (4, [16, 16])]
     rows = speedup_rows(nets, args.workers, 1 if args.quick else 3)
-    print(f"| net | regions | units | serial s | {args.workers} processes s | speed-up |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, n, u, t1, tn, sp in rows:
-        print(f"| {name} | {n} | {u} | {t1:.3f} | {tn:.3f} | {sp:.2f}x |")
+    print(f"| net | regions | units | serial s | {args.workers} processes s | speed-up "
+          "| serial CPU s | workers' CPU s | driver CPU s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, n, u, t1, tn, sp, c1, cc, cp in rows:
+        print(f"| {name} | {n} | {u} | {t1:.3f} | {tn:.3f} | {sp:.2f}x | {c1:.2f} | {cc:.2f} "
+              f"| {cp:.2f} |")
+    print(f"\nload average at the end: {os.getloadavg()}")
     if not args.quick:
         print("\nper-task overhead (s):", json.dumps(task_overhead(args.workers)))
         widths = [int(w) for w in args.memory_net.split(",")]

@@ -130,8 +130,9 @@ def _layers(enum_net, X, codes):
 
 
 def _neuron_rows(enum_net, layers, codes):
-    """Unit constraint rows of each point's cell: ``A`` (n, R, d), ``b`` (n, R), labels
-    (R, 3) and a validity mask (n, R); two slots (lower, upper breakpoint) per neuron."""
+    """Unit constraint rows of each point's cell: ``A`` (n, R, d), ``b`` (n, R), a
+    validity mask (n, R) and labels ``(layer, unit, breakpoint)`` (n, R, 3); two slots
+    (lower, upper breakpoint) per neuron, ``R = 2 * n_neurons``."""
     n = codes.shape[0]
     As, bs, ok, labels, off = [], [], [], [], 0
     for l, (u, G, g) in enumerate(layers):

@@ -251,9 +251,9 @@ def _tols(rs):
 
 
 def _box_mode(rs):
-    """Row screening of the facet kernel: polytope clipping (2) on bounded 3-D domains,
-    else ``2 d`` box LPs (1)."""
-    return 2 if rs.dim == 3 and rs.domain.bounded else 1
+    """Row screening of the facet kernel: polygon/polytope clipping (2) on bounded 2-D
+    and 3-D domains, else ``2 d`` box LPs (1)."""
+    return 2 if rs.dim in (2, 3) and rs.domain.bounded else 1
 
 
 def _run_facets(rs, flat, codes, pts_unit, regs, box_mode=None):
@@ -614,8 +614,6 @@ def adjacency(rs):
     cx = complex_of(rs)
     pc = cx.pieces
     G = nx.Graph()
-    G.add_nodes_from((i, {"index": i, "code": rs.codes[i], "point": rs.points[i]})
-                     for i in range(len(rs)))
     reg, nbr, fac = pc["region"], pc["neighbour"], pc["facet"]
     ok = (nbr >= 0) & (nbr != reg)
     reg, nbr, fac, pts, rad = reg[ok], nbr[ok], fac[ok], pc["point"][ok], pc["radius"][ok]
@@ -650,14 +648,52 @@ def adjacency(rs):
     sign = np.where(fwd[uniq], 1.0, -1.0)
     A_e = cx.A[fac[uniq]] * sign[:, None]
     b_e = cx.b[fac[uniq]] * sign
-    edges = [(int(lo[e]), int(hi[e]),
-              {"neurons": neurons(int(fac[e])), "hyperplane": (A_e[t], float(b_e[t])),
-               "point": pts[e], "radius": float(rad[e])})
-             for t, e in enumerate(uniq)]
-    G.add_edges_from(edges)
+    # labels as tuples, once per distinct facet
+    ufac, finv = np.unique(fac[uniq], return_inverse=True)
+    neur = [neurons(int(f)) for f in ufac.tolist()]
+    data = [{"neurons": neur[k], "hyperplane": (a, bb), "point": p, "radius": r}
+            for k, a, bb, p, r in zip(finv.tolist(), list(A_e), b_e.tolist(),
+                                      list(pts[uniq]), rad[uniq].tolist())]
+    _fill(G, len(rs), rs.codes, rs.points, lo[uniq].tolist(), hi[uniq].tolist(), data)
     G.graph["stats"] = dict(cx.stats, n_one_sided=one_sided)
     G.graph["dim"] = rs.dim
     return G
+
+
+def _fill(G, n, codes, points, us, vs, data):
+    """Fill the empty graph ``G`` with nodes ``0..n-1`` and the edges ``(us[e], vs[e])``
+    with attribute dicts ``data[e]`` (no repeated pairs).
+
+    Equivalent to ``add_nodes_from`` + ``add_edges_from`` but writes networkx's
+    dict-of-dicts (``G._node``, ``G._adj``, the documented data structure of
+    :class:`networkx.Graph`) in bulk, with the cyclic garbage collector paused: about 3x
+    faster on 10^5 edges.
+    """
+    import gc
+
+    import networkx as nx
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if type(G) is not nx.Graph or len(G):
+            G.add_nodes_from((i, {"index": i, "code": c, "point": p})
+                             for i, c, p in zip(range(n), codes, points))
+            G.add_edges_from(zip(us, vs, data))
+            return
+        G._node.update({i: {"index": i, "code": c, "point": p}
+                        for i, c, p in zip(range(n), list(codes), list(points))})
+        adj = G._adj
+        adj.update({i: {} for i in range(n)})
+        for u, v, d in zip(us, vs, data):
+            adj[u][v] = d
+            adj[v][u] = d
+        clear = getattr(nx, "_clear_cache", None)
+        if clear is not None:
+            clear(G)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _jacobians(rs):

@@ -212,3 +212,101 @@ def exact_codes(net, X):
                  for qj, uj in zip(q, u)]
         codes.append(tuple(code))
     return codes
+
+
+# ---------------------------------------------------------------- exact 2-D oracle
+# Exact rational 2-D enumeration of the regions of a ReLU MLP in the box [-1, 1]^2,
+# independent of polyregion: float64 weights are dyadic rationals, so everything is done
+# in Python integers (homogeneous coordinates) and every sign test is exact. A cell is kept
+# exactly when both sides of a split have a vertex strictly on them (positive area).
+from fractions import Fraction  # noqa: E402
+
+def dyadic(A):
+    """A (float64 array) == Aint / 2**K exactly; returns (object int array, K)."""
+    fr = [Fraction(float(v)) for v in np.ravel(A)]
+    K = max(f.denominator.bit_length() - 1 for f in fr)
+    ints = [f.numerator * ((1 << K) // f.denominator) for f in fr]
+    return np.array(ints, dtype=object).reshape(np.shape(A)), K
+
+def cross(L, E):
+    X = L[1] * E[2] - L[2] * E[1]
+    Y = L[2] * E[0] - L[0] * E[2]
+    Z = L[0] * E[1] - L[1] * E[0]
+    if Z < 0:
+        X, Y, Z = -X, -Y, -Z
+    return (X, Y, Z)
+
+def sgn(L, v):
+    s = L[0] * v[0] + L[1] * v[1] + L[2] * v[2]
+    return (s > 0) - (s < 0)
+
+def split(poly, L):
+    """poly: list of (vertex, edge_after). Returns (pos_piece, neg_piece, flag):
+    flag +1 / -1 if the polygon lies on one side (then pieces None)."""
+    k = len(poly)
+    s = [sgn(L, v) for v, _ in poly]
+    if min(s) >= 0:
+        return None, None, 1 if max(s) > 0 else 0
+    if max(s) <= 0:
+        return None, None, -1
+    pos, neg = [], []
+    for i in range(k):
+        v, E = poly[i]; si = s[i]; sj = s[(i + 1) % k]
+        if si >= 0:
+            pos.append((v, L if (si == 0 and sj < 0) else E))
+        if si <= 0:
+            neg.append((v, L if (si == 0 and sj > 0) else E))
+        if si * sj < 0:
+            p = cross(L, E)
+            if si > 0:
+                pos.append((p, L)); neg.append((p, E))
+            else:
+                neg.append((p, L)); pos.append((p, E))
+    return pos, neg, 2
+
+def box_poly(r=1):
+    V = [(-r, -r, 1), (r, -r, 1), (r, r, 1), (-r, r, 1)]
+    E = [(0, 1, r), (1, 0, -r), (0, 1, -r), (1, 0, r)]
+    return list(zip(V, E))
+
+def exact_relu_2d_codes(Ws, bs, poly=None, return_polys=False):
+    """Codes (uint8, lexicographically sorted) of all full-dimensional cells."""
+    layers = []
+    for W, b in zip(Ws[:-1], bs[:-1]):
+        Wi, Kw = dyadic(W); bi, Kb = dyadic(b)
+        K = max(Kw, Kb)
+        layers.append((Wi * (1 << (K - Kw)), bi * (1 << (K - Kb)), K))
+    d = Ws[0].shape[1]
+    M0 = np.array([[1, 0, 0], [0, 1, 0]], dtype=object)
+    cells = [(poly if poly is not None else box_poly(), [], M0, 0)]
+    for Wi, bi, K in layers:
+        new_cells = []
+        for poly0, code, M, D in cells:
+            U = Wi.dot(M)
+            U[:, 2] = U[:, 2] + bi * (1 << D)
+            sub = [(poly0, [])]
+            for j in range(U.shape[0]):
+                L = (U[j, 0], U[j, 1], U[j, 2])
+                nxt = []
+                for p, bits in sub:
+                    pos, neg, flag = split(p, L)
+                    if flag == 2:
+                        nxt.append((pos, bits + [1])); nxt.append((neg, bits + [0]))
+                    elif flag == 1:
+                        nxt.append((p, bits + [1]))
+                    elif flag == -1:
+                        nxt.append((p, bits + [0]))
+                    else:  # neuron identically zero on the cell: u = 0 -> piece 1 (side="right")
+                        nxt.append((p, bits + [1]))
+                sub = nxt
+            for p, bits in sub:
+                s = np.array(bits, dtype=object)
+                M2 = U * s[:, None]
+                new_cells.append((p, code + bits, M2, D + K))
+        cells = new_cells
+    codes = np.array([c for _, c, _, _ in cells], dtype=np.uint8)
+    order = np.lexsort(codes.T[::-1])
+    if return_polys:
+        return codes[order], [cells[i][0] for i in order]
+    return codes[order]
+

@@ -21,7 +21,9 @@ pr.distance_to_decision_boundary (exact region enumeration + projections). Repor
 configuration: training accuracy, mean and median distance of the correctly classified
 training points, their 10 % quantile, and the final training loss; per seed, whether the
 mini-batch BN net has a larger median margin than the full-batch BN net, and than the
-mini-batch net without BN.
+mini-batch net without BN. Control for the fit: a full-batch BN net stopped at the first
+step where its whole-data loss reaches the final loss of the mini-batch BN net ("BN, full,
+loss of B=..."): a less fitted net may simply have a smoother boundary.
 """
 
 from __future__ import annotations
@@ -113,13 +115,23 @@ def loss_grad(P, X, s, bn):
     return loss, G
 
 
-def train(P0, X, s, bn, batch, steps, lr, seed):
+def full_loss_of(P, X, s, bn):
+    """Whole-data logistic loss (BN with the whole-data statistics)."""
+    return float(np.mean(np.logaddexp(0.0, -s * forward(P, X, bn)[0])))
+
+
+def train(P0, X, s, bn, batch, steps, lr, seed, stop_at_loss=None):
+    """SGD with momentum; with ``stop_at_loss``, stop at the first step (checked every
+    10) where the whole-data loss is at most that value."""
     P = {k: v.copy() for k, v in P0.items()}
     V = {k: np.zeros_like(v) for k, v in P.items()}
     rng = np.random.default_rng(1000 + seed)
     n = len(s)
     perm, pos = rng.permutation(n), 0
-    for _ in range(steps):
+    for step in range(steps):
+        if stop_at_loss is not None and step % 10 == 0 and \
+                full_loss_of(P, X, s, bn) <= stop_at_loss:
+            break
         if batch >= n:
             idx = np.arange(n)
         else:
@@ -131,8 +143,7 @@ def train(P0, X, s, bn, batch, steps, lr, seed):
         for k in P:
             V[k] = 0.9 * V[k] - lr * G[k]
             P[k] += V[k]
-    full_loss = float(np.mean(np.logaddexp(0.0, -s * forward(P, X, bn)[0])))
-    return P, full_loss
+    return P, full_loss_of(P, X, s, bn)
 
 
 def to_network(P, bn, X):
@@ -157,7 +168,10 @@ def run_one(seed, configs, steps, lr):
     P0 = init(seed)
     out = {}
     for name, bn, batch in configs:
-        P, loss = train(P0, X, s, bn, batch, steps, lr, seed)
+        stop = None
+        if name.startswith("BN, full, loss of"):  # loss-matched control
+            stop = out["BN, B=" + name.split("B=")[1]]["loss"]
+        P, loss = train(P0, X, s, bn, batch, steps, lr, seed, stop_at_loss=stop)
         net = to_network(P, bn, X)
         # the folded net reproduces the numpy model with whole-data statistics
         f_np = forward(P, X, bn)[0] if bn else forward(P, X, False)[0]
@@ -166,9 +180,12 @@ def run_one(seed, configs, steps, lr):
         ok = pred == y
         res = pr.distance_to_decision_boundary(net, X, dom, details=True)
         d = res.distance[ok]
+        signed = np.where(ok, res.distance, -res.distance)
         out[name] = dict(acc=float(ok.mean()), mean=float(d.mean()), median=float(np.median(d)),
+                         signed=float(signed.mean()),
                          q10=float(np.quantile(d, 0.1)), loss=loss,
-                         regions=int(res.n_regions.max()), net=net, X=X, y=y, dom=dom,
+                         regions=int(res.n_regions.max()), n_proj=res.n_projections,
+                         n_fallback=res.n_fallback, net=net, X=X, y=y, dom=dom,
                          dist=res.distance)
     return out
 
@@ -180,7 +197,8 @@ def main():
     Bs = [16] if QUICK else [8, 32]
     configs = [("no BN, full", False, N), ("BN, full", True, N)]
     for B in Bs:
-        configs += [(f"no BN, B={B}", False, B), (f"BN, B={B}", True, B)]
+        configs += [(f"no BN, B={B}", False, B), (f"BN, B={B}", True, B),
+                    (f"BN, full, loss of B={B}", True, N)]
     names = [c[0] for c in configs]
     t0 = time.perf_counter()
     per_seed = []
@@ -193,14 +211,15 @@ def main():
     rows = []
     for k in names:
         vals = {m: np.array([r[k][m] for r in per_seed]) for m in
-                ("acc", "mean", "median", "q10", "loss", "regions")}
+                ("acc", "mean", "median", "q10", "signed", "loss", "regions")}
         rows.append([k, vals["acc"].mean(), vals["mean"].mean(), vals["median"].mean(),
-                     vals["q10"].mean(), vals["loss"].mean(), int(vals["regions"].mean())])
+                     vals["q10"].mean(), vals["signed"].mean(), vals["loss"].mean(),
+                     int(vals["regions"].mean())])
     print()
     print(f"Exact distance of correctly classified training points to the decision boundary "
           f"(means over {len(seeds)} seeds, {steps} steps, lr {lr}):")
     print(table(rows, ["config", "train acc", "mean dist", "median dist", "10% quantile",
-                       "final loss", "regions in box"]))
+                       "signed mean (all points)", "final loss", "regions in box"]))
     print()
     for B in Bs:
         a = [r[f"BN, B={B}"]["median"] > r["BN, full"]["median"] for r in per_seed]
@@ -216,9 +235,18 @@ def main():
               f"(SGD noise only): {sum(c)}/{len(c)}, ratio {ratio_nobn.mean():.3f} "
               f"[{ratio_nobn.min():.3f}, {ratio_nobn.max():.3f}]; "
               f"BN vs no BN at B={B}: {sum(b)}/{len(b)}")
-    print(f"\n{time.perf_counter() - t0:.1f} s")
+        e = np.array([r[f"BN, B={B}"]["median"] / r[f"BN, full, loss of B={B}"]["median"]
+                      for r in per_seed])
+        print(f"      vs full-batch BN stopped at the same whole-data loss: larger in "
+              f"{int(np.sum(e > 1))}/{len(e)} seeds, ratio {e.mean():.3f} "
+              f"[{e.min():.3f}, {e.max():.3f}]")
+    proj = np.concatenate([v["n_proj"] for r in per_seed for v in r.values()])
+    fb = sum(v["n_fallback"] for r in per_seed for v in r.values())
+    print(f"\nprojections per point: median {np.median(proj):.0f}, 99% quantile "
+          f"{np.quantile(proj, 0.99):.0f}, max {proj.max()}; cvxpy fallbacks: {fb}")
+    print(f"{time.perf_counter() - t0:.1f} s")
     if not no_fig_flag():
-        figure(per_seed[0], Bs[-1])
+        figure(per_seed[0], Bs[0])
 
 
 def figure(r, B):
@@ -227,7 +255,7 @@ def figure(r, B):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = ["BN, full", f"BN, B={B}", "no BN, full", f"no BN, B={B}"]
+    keys = ["BN, full", f"BN, B={B}", f"BN, full, loss of B={B}", f"no BN, B={B}"]
     fig, axes = plt.subplots(1, 4, figsize=(16, 4.2))
     for ax, k in zip(axes, keys):
         v = r[k]
@@ -237,8 +265,8 @@ def figure(r, B):
         ax.contourf(g0, g1, F > 0, levels=[-0.5, 0.5, 1.5], colors=["#f3d9d9", "#d9e3f3"])
         ax.contour(g0, g1, F, levels=[0.0], colors="k", linewidths=1)
         sc = ax.scatter(v["X"][:, 0], v["X"][:, 1], c=v["dist"], s=10, cmap="viridis",
-                        vmin=0, vmax=0.6)
-        ax.set_title(f"{k}: median {v['median']:.3f}")
+                        vmin=0, vmax=0.8)
+        ax.set_title(f"{k}: median {v['median']:.3f}", fontsize=9)
         ax.set_aspect("equal")
     fig.colorbar(sc, ax=axes, shrink=0.8, label="exact distance to decision boundary")
     os.makedirs(FIG_DIR, exist_ok=True)

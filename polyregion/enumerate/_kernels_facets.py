@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_lp, cold_basis
-from ._kernels_planar import inradius
+from ._kernels_planar import _clip, inradius
 
 LPM_OPTIMAL = 0
 LPM_UNBOUNDED = 1
@@ -873,14 +873,19 @@ def _face_cheb(A, b, j, frow, nfc, tol):
 
 
 @njit(cache=True)
-def _cert_in_plane(A, b, j, c, tol):
+def _cert_in_plane(A, b, j, c, tol, dcen, lim):
     """Radius of the largest ball around ``c`` (on row ``j``'s plane) inside the plane that
-    satisfies every other row; -1 when a parallel row excludes the plane."""
+    satisfies every other row; -1 when a parallel row excludes the plane.
+
+    Rows with ``dcen[i] >= lim`` are skipped: ``dcen`` is each row's slack at the centre
+    of a ball of radius ``R`` holding ``c``, and ``lim = 2 R``, so such a row keeps a ball
+    of radius ``R`` (at least the face's) around ``c``.
+    """
     m = A.shape[0]
     a = A[j]
     rho = np.inf
     for i in range(m):
-        if i == j:
+        if i == j or dcen[i] >= lim:
             continue
         cos = _dot(A[i], a)
         nu2 = 1.0 - cos * cos
@@ -896,6 +901,28 @@ def _cert_in_plane(A, b, j, c, tol):
 
 
 @njit(cache=True)
+def _sphere(V, nv, cen):
+    """A ball holding the vertices (coordinates: the first ``len(cen)`` columns of ``V``):
+    centre (vertex mean, written to ``cen``) and radius."""
+    k = cen.shape[0]
+    for e in range(k):
+        cen[e] = 0.0
+    for v in range(nv):
+        for e in range(k):
+            cen[e] += V[v, e]
+    for e in range(k):
+        cen[e] /= nv
+    r2 = 0.0
+    for v in range(nv):
+        d2 = 0.0
+        for e in range(k):
+            d2 += (V[v, e] - cen[e]) ** 2
+        if d2 > r2:
+            r2 = d2
+    return np.sqrt(r2) * (1.0 + 1e-12) + 1e-15
+
+
+@njit(cache=True)
 def _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol, dup_tol, piv_tol,
                  opt_tol, max_iter, eps, frow_out, fc_out, fr_out, stats):
     """Facets of one 3-D region by clipping the domain polytope with its rows (see
@@ -903,16 +930,26 @@ def _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol, dup_to
     clipping degenerates (the caller then uses LPs)."""
     m = A.shape[0]
     V, nv, fv, fs, frow, nfc = DV, Dnv, Dfv, Dfs, Dfrow, Dnf
+    cen = np.empty(3)
+    rad = _sphere(V, nv, cen)
     for t in range(m):
         j = order[t]
         if lab[j, 0] < 0:
             continue  # domain rows: already faces of the domain polytope
+        # a plane beyond the polytope's bounding sphere cannot cut it
+        if A[j, 0] * cen[0] + A[j, 1] * cen[1] + A[j, 2] * cen[2] - b[j] + rad <= eps:
+            continue
         st, V, nv, fv, fs, frow, nfc = clip3(V, nv, fv, fs, frow, nfc, A[j], b[j], j, eps)
         if st == 2:
             return -1
         if st == 1:
             stats[8] += 1
+            rad = _sphere(V, nv, cen)
     # every row: is it a face, clearly off the polytope, or doubtful?
+    dcen = np.empty(m)
+    for i in range(m):
+        dcen[i] = b[i] - A[i, 0] * cen[0] - A[i, 1] * cen[1] - A[i, 2] * cen[2]
+    lim = 2.0 * rad + 1e-12
     is_face = np.zeros(m, np.bool_)
     for f in range(nfc):
         is_face[frow[f]] = True
@@ -928,7 +965,7 @@ def _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol, dup_to
     for f in range(nfc):
         j = frow[f]
         r, c = _face_cheb(A, b, j, frow, nfc, tol)
-        rho = _cert_in_plane(A, b, j, c, tol)
+        rho = _cert_in_plane(A, b, j, c, tol, dcen, lim)
         if r > tol and rho >= r * (1.0 - 1e-9) - 1e-15:
             frow_out[nfo] = j
             fc_out[nfo] = c
@@ -939,6 +976,9 @@ def _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol, dup_to
     for t in range(m):
         j = order[t]
         if is_face[j]:
+            continue
+        if rad - dcen[j] < -dup_tol:
+            stats[3] += 1
             continue
         smax = -np.inf
         for v in range(nv):
@@ -968,6 +1008,155 @@ def _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol, dup_to
         if r > tol:
             frow_out[nfo] = j
             fc_out[nfo] = c
+            fr_out[nfo] = r
+            nfo += 1
+    return nfo
+
+
+@njit(cache=True)
+def domain_polygon_rows(A0, b0, eps):
+    """The bounded 2-D domain ``{A0 x <= b0}`` as a polygon whose edge column 2 holds the
+    index of the row it lies on (columns 3, 4 unused); ``ok = False`` when degenerate."""
+    P = np.array([[-2.0, -2.0, -1.0, 0.0, 0.0], [2.0, -2.0, -1.0, 0.0, 0.0],
+                  [2.0, 2.0, -1.0, 0.0, 0.0], [-2.0, 2.0, -1.0, 0.0, 0.0]])
+    for i in range(A0.shape[0]):
+        st, P = _clip2(P, A0[i], b0[i], i, eps)
+        if st == 2:
+            return False, P
+    for e in range(P.shape[0]):
+        if P[e, 2] < 0.0:
+            return False, P
+    return True, P
+
+
+@njit(cache=True)
+def _clip2(P, a, beta, row, eps):
+    """Clip polygon ``P`` (edge labels in column 2) by ``a . x <= beta``; as :func:`clip3`."""
+    n = P.shape[0]
+    s = np.empty(n)
+    smax = -np.inf
+    smin = np.inf
+    for v in range(n):
+        sv = a[0] * P[v, 0] + a[1] * P[v, 1] - beta
+        if abs(sv) <= eps:
+            sv = 0.0
+        s[v] = sv
+        smax = max(smax, sv)
+        smin = min(smin, sv)
+    if smax <= 0.0:
+        return 0, P
+    if smin >= 0.0:
+        return 2, P
+    Q = _clip(P, s, -1.0, float(row), 0.0, 0.0)
+    if Q.shape[0] < 3:
+        return 2, P
+    return 1, Q
+
+
+@njit(cache=True)
+def _facets_clip2(A, b, lab, order, P0, tol, dup_tol, piv_tol, opt_tol, max_iter, eps,
+                  frow_out, fc_out, fr_out, stats):
+    """Facets of one 2-D region by clipping the domain polygon (as :func:`_facets_clip`);
+    -1 when the clipping degenerates."""
+    m = A.shape[0]
+    P = P0
+    cen = np.empty(2)
+    rad = _sphere(P, P.shape[0], cen)
+    for t in range(m):
+        j = order[t]
+        if lab[j, 0] < 0:
+            continue
+        if A[j, 0] * cen[0] + A[j, 1] * cen[1] - b[j] + rad <= eps:
+            continue
+        st, P = _clip2(P, A[j], b[j], j, eps)
+        if st == 2:
+            return -1
+        if st == 1:
+            stats[8] += 1
+            rad = _sphere(P, P.shape[0], cen)
+    nv = P.shape[0]
+    dcen = np.empty(m)
+    for i in range(m):
+        dcen[i] = b[i] - A[i, 0] * cen[0] - A[i, 1] * cen[1]
+    lim = 2.0 * rad + 1e-12
+    is_face = np.zeros(m, np.bool_)
+    S = np.empty(m, np.int64)
+    in_S = np.zeros(m, np.bool_)
+    nS = 0
+    for e in range(nv):
+        j = int(P[e, 2])
+        if not in_S[j]:
+            S[nS] = j
+            in_S[j] = True
+            nS += 1
+    doubt = np.zeros(m, np.bool_)
+    c = np.empty(2)
+    nfo = 0
+    for e in range(nv):
+        j = int(P[e, 2])
+        if is_face[j]:  # two edges on one row: not a clean polygon
+            doubt[j] = True
+            continue
+        is_face[j] = True
+        g = e + 1 if e + 1 < nv else 0
+        c[0] = 0.5 * (P[e, 0] + P[g, 0])
+        c[1] = 0.5 * (P[e, 1] + P[g, 1])
+        r = 0.5 * np.sqrt((P[g, 0] - P[e, 0]) ** 2 + (P[g, 1] - P[e, 1]) ** 2)
+        # the exact centre lies on the row's line
+        off = A[j, 0] * c[0] + A[j, 1] * c[1] - b[j]
+        c[0] -= off * A[j, 0]
+        c[1] -= off * A[j, 1]
+        rho = _cert_in_plane(A, b, j, c, tol, dcen, lim)
+        if r > tol and rho >= r * (1.0 - 1e-9) - 1e-15:
+            frow_out[nfo] = j
+            fc_out[nfo, 0] = c[0]
+            fc_out[nfo, 1] = c[1]
+            fr_out[nfo] = min(r, rho, 1.0)
+            nfo += 1
+        else:
+            doubt[j] = True
+    g = 0
+    for f in range(nfo):  # drop faces found twice: the LP decides them
+        if not doubt[frow_out[f]]:
+            frow_out[g] = frow_out[f]
+            fc_out[g] = fc_out[f]
+            fr_out[g] = fr_out[f]
+            g += 1
+    nfo = g
+    for t in range(m):
+        j = order[t]
+        if is_face[j]:
+            continue
+        if rad - dcen[j] < -dup_tol:
+            stats[3] += 1
+            continue
+        smax = -np.inf
+        for v in range(nv):
+            sv = A[j, 0] * P[v, 0] + A[j, 1] * P[v, 1] - b[j]
+            if sv > smax:
+                smax = sv
+        if smax < -dup_tol:
+            stats[3] += 1
+        else:
+            doubt[j] = True
+    for t in range(m):
+        j = order[t]
+        if not doubt[j]:
+            continue
+        dup = False
+        for f in range(nfo):
+            rr = frow_out[f]
+            if abs(b[rr] - b[j]) <= dup_tol and _dot(A[rr], A[j]) >= 1.0 - 1e-12:
+                dup = True
+                break
+        if dup:
+            continue
+        stats[0] += 1
+        r, cc, nS = _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter,
+                              stats[6:7])
+        if r > tol:
+            frow_out[nfo] = j
+            fc_out[nfo] = cc
             fr_out[nfo] = r
             nfo += 1
     return nfo
@@ -1069,11 +1258,11 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
     ``nbr`` (-1: domain facet or not a region), and ``lptr`` into the labels ``labs``.
 
     ``box_mode``: how rows are screened before their facet LP. 0: an outer box of the
-    working set by interval propagation; 1: by ``2 d`` LPs; 2 (``d = 3``, bounded domain
-    inside the unit ball): no screening LPs at all -- the domain polytope is clipped by
-    the region's rows (nearest first, :func:`clip3`), each face's Chebyshev ball inside
-    its plane is found from the vertex candidates of the 2-D LP over the face rows and
-    verified against every row; rows whose plane stays farther than ``dup_tol`` from the
+    working set by interval propagation; 1: by ``2 d`` LPs; 2 (``d = 2`` or ``3``, bounded
+    domain inside the unit ball): no screening LPs at all -- the domain polygon/polytope is
+    clipped by the region's rows (nearest first, :func:`clip3`), each face's Chebyshev
+    ball inside its plane is found (2-D: the edge's midpoint; 3-D: the vertex candidates
+    of the 2-D LP over the face rows) and verified against every row; rows whose plane stays farther than ``dup_tol`` from the
     clipped polytope are redundant; the rest (faces whose check fails, rows touching the
     polytope) get the exact LP, and a region whose clipping degenerates falls back to
     mode 1. ``stats`` (length :data:`N_FACET_STATS`): [facet LPs, box LPs, rows, rows
@@ -1102,10 +1291,14 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
         for i in range(A0.shape[0]):
             _tighten(lo0, hi0, A0[i], b0[i])
     eps = CLIP_EPS
-    clip = box_mode == 2 and k == 3
+    clip = box_mode == 2 and (k == 2 or k == 3)
     DV, Dnv, Dfv, Dfs, Dfrow, Dnf = cube_polytope(2.0)
-    if clip:
+    P0 = np.zeros((0, 5))
+    if clip and k == 3:
         ok, DV, Dnv, Dfv, Dfs, Dfrow, Dnf = domain_polytope(A0, b0, eps)
+        clip = ok
+    elif clip:
+        ok, P0 = domain_polygon_rows(A0, b0, eps)
         clip = ok
     Gc, gc = _map_cache(dims, k)
     prev = np.zeros(nn, np.uint8)
@@ -1141,10 +1334,13 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
         fcen = np.empty((m, k))
         frad = np.empty(m)
         nloc = -1
-        if clip:
+        if clip and k == 3:
             nloc = _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol,
                                 dup_tol, piv_tol, opt_tol, max_iter, eps, frow, fcen, frad,
                                 stats)
+        elif clip:
+            nloc = _facets_clip2(A, b, lab, order, P0, tol, dup_tol, piv_tol, opt_tol,
+                                 max_iter, eps, frow, fcen, frad, stats)
             if nloc < 0:
                 stats[9] += 1
         if nloc < 0:
