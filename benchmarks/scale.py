@@ -17,16 +17,12 @@ import time
 import numpy as np
 
 import polyregion as pr
+from benchmarks.nets import he_weights
 
 
-def he_net(widths, d, seed=0, bias_std=0.01):
-    rng = np.random.default_rng(seed)
-    Ws, bs, n = [], [], d
-    for w in list(widths) + [1]:
-        Ws.append(rng.normal(size=(w, n)) * np.sqrt(2.0 / n))
-        bs.append(rng.normal(size=w) * bias_std)
-        n = w
-    return pr.Network.from_arrays(Ws, bs)
+def he_net(widths, d, seed=0):
+    """The benchmark family (benchmarks/nets.py) as a Network."""
+    return pr.Network.from_arrays(*he_weights(widths, d, seed=seed))
 
 
 def timed(f, repeat=1):

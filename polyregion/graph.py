@@ -13,10 +13,15 @@ regions that touch only in a lower-dimensional face are not adjacent.
 
 Method
 ------
-Facets come from a Numba kernel (:mod:`polyregion.enumerate._kernels_facets`): rows are
-visited nearest first; a row whose hyperplane misses an outer box of the working set is
-dropped; the others get a Chebyshev LP inside their hyperplane, completed by constraint
-generation so that it is exact for all rows. The region across a facet is found without
+Facets come from a Numba kernel (:mod:`polyregion.enumerate._kernels_facets`). On bounded
+2-D and 3-D domains the domain polygon/polytope is clipped by the region's rows (nearest
+first); each face's Chebyshev ball inside its plane (2-D: the edge's midpoint; 3-D: the
+vertex candidates of the 2-D LP over the face rows) is verified against every row, rows
+whose plane stays farther than ``dup_tol`` from the clipped polytope are redundant, and
+only doubtful rows (faces failing the check, rows touching the polytope) get an LP. In
+other dimensions rows are visited nearest first; a row whose hyperplane misses an outer
+box of the working set is dropped; the others get a Chebyshev LP inside their hyperplane,
+completed by constraint generation so that it is exact for all rows. The region across a facet is found without
 any all-pairs comparison: in a continuous piecewise-linear network, every pre-activation
 on the far side differs from its expression on ``P`` by a multiple of the facet's
 hyperplane function, so the far region shares the whole facet with ``P`` and its code is
@@ -28,8 +33,10 @@ enumeration tolerance, or pieces covered by several neighbours) go to :func:`spl
 locate the region across the facet's centre, take the piece it shares, split the rest of
 the facet by that neighbour's constraints and repeat on each remaining piece.
 
-Cost: per region, one pass over its rows, ``2 d`` small LPs for the box and one small LP
-per candidate facet, then one binary search per facet: near-linear in regions x facets.
+Cost: per region, one pass over its rows and a few polygon/polytope cuts (2-D, 3-D) or
+``2 d`` small LPs for the box and one small LP per candidate facet (other dimensions),
+then one binary search per facet: near-linear in regions x facets. The networkx graph is
+filled in bulk.
 
 Coordinates are the RegionSet's enumeration coordinates (``t`` for a Slice).
 """
@@ -42,6 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import FileFormatError, InvalidInputError
+from .enumerate.engine import Prepared
 
 __all__ = [
     "Complex", "Facets", "LinearRegions", "DecisionBoundary", "complex_of", "adjacency",
@@ -58,48 +66,14 @@ DUPLICATE = 100.0
 
 
 # --------------------------------------------------------------------------- flat network
-class _Flat:
-    """The network in unit-scale coordinates ``x = (t - center) / scale``, flattened."""
+class _Flat(Prepared):
+    """The network in unit-scale coordinates ``x = (t - center) / scale``, flattened: the
+    engine's own preparation (:class:`polyregion.enumerate.engine.Prepared`), so facets
+    are computed on exactly the arrays the enumeration used."""
 
     def __init__(self, rs):
-        net = rs.enum_net
-        domain = rs.domain
-        lo, hi = domain.bounds()
-        if domain.bounded:
-            center = 0.5 * (lo + hi)
-            scale = float(0.5 * np.linalg.norm(hi - lo))
-        else:
-            center = np.zeros(domain.dim)
-            scale = 1.0
-        self.center, self.scale = center, scale
-        A, b = domain.halfspaces()
-        if A.shape[0]:
-            nrm = np.linalg.norm(A, axis=1)
-            A, b = A / nrm[:, None], b / nrm
-            b = (b - A @ center) / scale
-        self.A0 = np.ascontiguousarray(A, dtype=np.float64).reshape(-1, domain.dim)
-        self.b0 = np.ascontiguousarray(b, dtype=np.float64)
-        Ws = [np.array(W, dtype=np.float64) for W in net.weights]
-        bs = [np.array(v, dtype=np.float64) for v in net.biases]
-        bs[0] = bs[0] + Ws[0] @ center
-        Ws[0] = Ws[0] * scale
-        self.dims = np.array([domain.dim] + [W.shape[0] for W in Ws], np.int64)
-        acts = net.activations
-        nmax = max([len(a.breakpoints) for a in acts], default=1)
-        L = max(len(acts), 1)
-        self.n_bp = np.array([len(a.breakpoints) for a in acts] or [1], np.int64)
-        self.bps = np.zeros((L, nmax))
-        self.slopes = np.zeros((L, nmax + 1))
-        self.intercepts = np.zeros((L, nmax + 1))
-        for l, a in enumerate(acts):
-            nb = len(a.breakpoints)
-            self.bps[l, :nb] = a.breakpoints
-            self.slopes[l, :nb + 1] = a.slopes
-            self.intercepts[l, :nb + 1] = a.intercepts
-        self.W_flat = np.ascontiguousarray(np.concatenate([W.ravel() for W in Ws]))
-        self.W_off = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
-        self.b_flat = np.ascontiguousarray(np.concatenate(bs))
-        self.b_off = np.concatenate([[0], np.cumsum([v.size for v in bs])]).astype(np.int64)
+        super().__init__(rs.net, rs.domain)
+        self.A0 = self.A0.reshape(-1, rs.domain.dim)
         self.net_args = (self.W_flat, self.W_off, self.b_flat, self.b_off, self.dims,
                          self.n_bp, self.bps, self.slopes, self.intercepts)
 
@@ -634,30 +608,45 @@ def adjacency(rs):
     has_bwd[grp[~fwd[order]]] = True
     one_sided = int(np.sum(~(has_fwd & has_bwd)))
     uniq = order[first]
-    lab_cache = {}
-    labs, lptr = cx.labels, cx.label_ptr
-
-    def neurons(f):
-        t = lab_cache.get(f)
-        if t is None:
-            t = tuple((int(x[0]), int(x[1]), int(x[2])) for x in labs[lptr[f]:lptr[f + 1]]
-                      if x[0] >= 0)
-            lab_cache[f] = t
-        return t
-
     sign = np.where(fwd[uniq], 1.0, -1.0)
     A_e = cx.A[fac[uniq]] * sign[:, None]
     b_e = cx.b[fac[uniq]] * sign
-    # labels as tuples, once per distinct facet
-    ufac, finv = np.unique(fac[uniq], return_inverse=True)
-    neur = [neurons(int(f)) for f in ufac.tolist()]
-    data = [{"neurons": neur[k], "hyperplane": (a, bb), "point": p, "radius": r}
-            for k, a, bb, p, r in zip(finv.tolist(), list(A_e), b_e.tolist(),
-                                      list(pts[uniq]), rad[uniq].tolist())]
-    _fill(G, len(rs), rs.codes, rs.points, lo[uniq].tolist(), hi[uniq].tolist(), data)
+    with _gc_paused():
+        # neuron labels as tuples, once per distinct facet (domain labels left out)
+        ufac, finv = np.unique(fac[uniq], return_inverse=True)
+        lab_l = [tuple(x) for x in cx.labels.tolist()]
+        lp = cx.label_ptr.tolist()
+        neur = []
+        for f in ufac.tolist():
+            a, b = lp[f], lp[f + 1]
+            if b - a == 1:
+                neur.append((lab_l[a],) if lab_l[a][0] >= 0 else ())
+            else:
+                neur.append(tuple(x for x in lab_l[a:b] if x[0] >= 0))
+        data = [{"neurons": neur[k], "hyperplane": (a, bb), "point": p, "radius": r}
+                for k, a, bb, p, r in zip(finv.tolist(), list(A_e), b_e.tolist(),
+                                          list(pts[uniq]), rad[uniq].tolist())]
+        _fill(G, len(rs), rs.codes, rs.points, lo[uniq].tolist(), hi[uniq].tolist(), data)
     G.graph["stats"] = dict(cx.stats, n_one_sided=one_sided)
     G.graph["dim"] = rs.dim
     return G
+
+
+class _gc_paused:
+    """Pause the cyclic garbage collector while many small containers are built (its
+    passes over the growing graph otherwise dominate the cost)."""
+
+    def __enter__(self):
+        import gc
+
+        self.enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        import gc
+
+        if self.enabled:
+            gc.enable()
 
 
 def _fill(G, n, codes, points, us, vs, data):
@@ -666,34 +655,25 @@ def _fill(G, n, codes, points, us, vs, data):
 
     Equivalent to ``add_nodes_from`` + ``add_edges_from`` but writes networkx's
     dict-of-dicts (``G._node``, ``G._adj``, the documented data structure of
-    :class:`networkx.Graph`) in bulk, with the cyclic garbage collector paused: about 3x
-    faster on 10^5 edges.
+    :class:`networkx.Graph`) in bulk: about 3x faster on 10^5 edges.
     """
-    import gc
-
     import networkx as nx
 
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        if type(G) is not nx.Graph or len(G):
-            G.add_nodes_from((i, {"index": i, "code": c, "point": p})
-                             for i, c, p in zip(range(n), codes, points))
-            G.add_edges_from(zip(us, vs, data))
-            return
-        G._node.update({i: {"index": i, "code": c, "point": p}
-                        for i, c, p in zip(range(n), list(codes), list(points))})
-        adj = G._adj
-        adj.update({i: {} for i in range(n)})
-        for u, v, d in zip(us, vs, data):
-            adj[u][v] = d
-            adj[v][u] = d
-        clear = getattr(nx, "_clear_cache", None)
-        if clear is not None:
-            clear(G)
-    finally:
-        if enabled:
-            gc.enable()
+    if type(G) is not nx.Graph or len(G):
+        G.add_nodes_from((i, {"index": i, "code": c, "point": p})
+                         for i, c, p in zip(range(n), codes, points))
+        G.add_edges_from(zip(us, vs, data))
+        return
+    G._node.update({i: {"index": i, "code": c, "point": p}
+                    for i, c, p in zip(range(n), list(codes), list(points))})
+    adj = G._adj
+    adj.update({i: {} for i in range(n)})
+    for u, v, d in zip(us, vs, data):
+        adj[u][v] = d
+        adj[v][u] = d
+    clear = getattr(nx, "_clear_cache", None)
+    if clear is not None:
+        clear(G)
 
 
 def _jacobians(rs):

@@ -533,15 +533,9 @@ def load(path) -> Network:
             f"`path` must be a str or os.PathLike; got {type(path).__name__}.") from None
     if not os.path.exists(path):
         raise FileFormatError(f"No network file at {path!r}.")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
-    except ValueError as exc:
-        raise FileFormatError(
-            f"{path!r} holds pickled objects or is not a valid npz file; refused ({exc})."
-        ) from None
-    except Exception as exc:
-        raise FileFormatError(f"{path!r} is not a readable npz file: {exc}") from None
+    from .io.formats import read_npz
+
+    data = read_npz(path)
     if "format_version" in data:
         v = _scalar(data["format_version"], int, path, "format_version")
         if v > FORMAT_VERSION:

@@ -337,3 +337,85 @@ def test_export_round_trips(tmp_path):
     np.savez(tmp_path / "bad.npz", u=np.zeros(1))
     with pytest.raises(pr.FileFormatError, match="edge list"):
         load_edges(tmp_path / "bad.npz")
+
+
+# --------------------------------------------------------------------------- clipping path
+def _facet_blocks(rs, box_mode):
+    from polyregion.graph import _context, _run_facets
+
+    ctx = _context(rs)
+    (ptr, fa, fb, fc, fr, nbr, lptr, labs), st = _run_facets(
+        rs, ctx["flat"], ctx["codes"], ctx["pts"], np.arange(len(rs)), box_mode=box_mode)
+    blocks = []
+    for i in range(len(rs)):
+        rows = {}
+        for f in range(ptr[i], ptr[i + 1]):
+            key = (int(nbr[f]), tuple(np.round(fa[f], 7)), round(float(fb[f]), 9))
+            rows[key] = (float(fr[f]), fc[f], sorted(map(tuple, labs[lptr[f]:lptr[f + 1]].tolist())))
+        blocks.append(rows)
+    return blocks, st
+
+
+def _clip_cases():
+    W = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0]])
+    dup2 = pr.Network.from_arrays([W, np.ones((1, 3))], [np.array([0.1, 0.2, 0.0]), np.zeros(1)])
+    ang = np.array([0.0, 1.0, 2.0]) * np.pi / 3
+    star = pr.Network.from_arrays([np.column_stack([np.cos(ang), np.sin(ang)]), np.ones((1, 3))],
+                                  [np.zeros(3), np.zeros(1)])
+    W3 = np.array([[1.0, 0, 0], [2.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, 1.0, 1.0],
+                   [1.0, -1.0, 0.0]])
+    dup3 = pr.Network.from_arrays([W3, np.ones((1, 6))],
+                                  [np.array([0.1, 0.2, 0.0, 0.0, 0.0, 0.0]), np.zeros(1)])
+    W0 = np.array([[1.0, 0.0], [0.0, 1.0]])
+    W1 = np.array([[-1.0, 0.0], [0.0, 1.0]])
+    deep = pr.Network.from_arrays([W0, W1, np.ones((1, 2))], [np.zeros(2), np.zeros(2), np.zeros(1)])
+    return [(_net([6, 5], 2, seed=21), 2), (_net([5, 5, 4], 2, seed=22), 2),
+            (_net([6, 5], 3, seed=23), 3), (dup2, 2), (star, 2), (dup3, 3), (deep, 2)]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_clipping_path_equals_lp_path(case):
+    # the polygon/polytope clipping screen (box_mode=2) and the LP screen (box_mode=1)
+    # decide every row by the same rule: same facets, labels, neighbours, radii
+    net, d = _clip_cases()[case]
+    rs = pr.enumerate_regions(net, pr.Box.cube(d))
+    lp, _ = _facet_blocks(rs, 1)
+    cl, st = _facet_blocks(rs, 2)
+    assert st[1] == 0  # no box LPs on the clipping path
+    for P, Q in zip(lp, cl):
+        assert P.keys() == Q.keys()
+        for key in P:
+            assert abs(P[key][0] - Q[key][0]) < 1e-9
+            assert P[key][2] == Q[key][2]
+
+
+def test_clipping_radii_against_scipy_3d():
+    # every facet's radius on the clipping path is the in-plane Chebyshev radius (HiGHS)
+    rs = pr.enumerate_regions(_net([5, 4], 3, seed=24), pr.Box.cube(3))
+    cx = pr.graph.complex_of(rs)
+    assert cx.stats["box_lps"] == 0 and cx.stats["polytope_cuts"] > 0
+    for i in range(len(rs)):
+        A, b, _ = rs.constraints(i)
+        for f in range(cx.ptr[i], cx.ptr[i + 1]):
+            a, beta = cx.A[f], cx.b[f]
+            keep = np.abs(A @ a) < 1 - 1e-9
+            assert abs(in_plane_radius(A[keep], b[keep], a, beta) - cx.radii[f]) < 1e-7
+            # the centre lies on the facet's plane and inside the region's closure
+            assert abs(a @ cx.points[f] - beta) < 1e-9
+            assert np.all(A @ cx.points[f] <= b + 1e-9)
+
+
+def test_graph_is_plain_networkx():
+    # the bulk-built graph behaves like one built by add_edges_from
+    rs = pr.enumerate_regions(_net([5, 4], 2, seed=25), pr.Box.cube(2))
+    G = rs.adjacency()
+    H = nx.Graph()
+    H.add_nodes_from(G.nodes(data=True))
+    H.add_edges_from(G.edges(data=True))
+    assert sorted(G.nodes()) == sorted(H.nodes()) == list(range(len(rs)))
+    assert {frozenset(e) for e in G.edges()} == {frozenset(e) for e in H.edges()}
+    assert dict(G.degree()) == dict(H.degree())
+    assert all(G.adj[u][v] is G.adj[v][u] for u, v in G.edges())  # one dict per edge
+    assert all(G.has_edge(v, u) for u, v in G.edges())
+    G.add_edge(0, len(rs) + 5)  # still mutable through the public API
+    assert G.has_edge(len(rs) + 5, 0) and len(G) == len(rs) + 1

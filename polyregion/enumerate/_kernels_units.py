@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._kernels_engine import enumerate_lp
+from ._kernels_planar import enumerate_planar
+
 
 @njit(cache=True)
 def unit_arrays(code0, A0, b0, An, bn, nrm, live, t, W0, bias0, slopes0, icpt0, W1, bias1,
@@ -56,3 +59,45 @@ def unit_arrays(code0, A0, b0, An, bn, nrm, live, t, W0, bias0, slopes0, icpt0, 
     b_flat[:n1] = g1
     b_flat[n1:] = tail_b
     return A, b, W_flat, b_flat
+
+
+@njit(cache=True)
+def _collect(code0, c, p, r, out_c, out_p, out_r):
+    n0 = code0.shape[0]
+    for i in range(len(c)):
+        full = np.empty(n0 + c[i].shape[0], np.uint8)
+        full[:n0] = code0
+        full[n0:] = c[i]
+        out_c.append(full)
+        out_p.append(p[i].copy())
+        out_r.append(r[i])
+    return len(c)
+
+
+@njit(cache=True)
+def _batch(kernel_id, codes0, A0, b0, An, bn, nrm, live, t, W0, bias0, slopes0, icpt0, W1,
+           bias1, tail_W, tail_b, W_off, b_off, dims, n_bp, bps, slopes, intercepts, tol,
+           zero_tol, piv_tol, opt_tol, max_iter):
+    """All units of a batch in one call: regions with their first-layer prefix."""
+    out_c = [np.empty(0, np.uint8) for _ in range(0)]
+    out_p = [np.empty(0) for _ in range(0)]
+    out_r = [0.0 for _ in range(0)]
+    sizes = np.zeros(codes0.shape[0], np.int64)
+    st_sum = np.zeros(16, np.int64)
+    for u in range(codes0.shape[0]):
+        code0 = codes0[u]
+        A, b, W_flat, b_flat = unit_arrays(code0, A0, b0, An, bn, nrm, live, t, W0, bias0,
+                                           slopes0, icpt0, W1, bias1, tail_W, tail_b)
+        if kernel_id == 0:
+            c, p, r, st, _ = enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps,
+                                          slopes, intercepts, A, b, tol, zero_tol, piv_tol,
+                                          opt_tol, max_iter, 0)
+            sizes[u] = _collect(code0, c, p, r, out_c, out_p, out_r)
+        else:
+            c2, p2, r2, st, _ = enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp,
+                                                 bps, slopes, intercepts, A, b, tol,
+                                                 zero_tol, 0)
+            sizes[u] = _collect(code0, c2, p2, r2, out_c, out_p, out_r)
+        for s in range(min(st.shape[0], 16)):
+            st_sum[s] += st[s]
+    return out_c, out_p, out_r, sizes, st_sum

@@ -127,8 +127,25 @@ def run_batch(payload, unit_ids, codes0):
 
     prep, method, tol = payload
     prep._unit_method = method
-    out_c, out_p, out_r, sizes, n_lps = [], [], [], [], 0
     k = int(prep.dims[0])
+    n_neur = int(sum(prep.dims[1:-1]))
+    if method in ("lp", "planar"):  # the whole batch in one kernel call
+        from ._kernels_units import _batch
+
+        cc = _unit_cache(prep, tol.zero_row)
+        c, p, r, sizes, st = _batch(
+            0 if method == "lp" else 1, np.ascontiguousarray(codes0, dtype=np.uint8),
+            prep.A0, prep.b0, cc["An"], cc["bn"], cc["nrm"], cc["live"], cc["t"],
+            prep.Ws[0], prep.bs[0], prep.slopes[0], prep.intercepts[0], prep.Ws[1],
+            prep.bs[1], cc["tail_W"], cc["tail_b"], cc["W_off"], cc["b_off"], cc["dims"],
+            cc["n_bp"], cc["bps"], cc["slopes"], cc["intercepts"], tol.feasibility,
+            tol.zero_row, tol.pivot, tol.pivot * 1e-2, tol.max_simplex_iter)
+        n = len(c)
+        return (np.asarray(unit_ids, np.int64),
+                np.array(c, np.uint8).reshape(n, n_neur) if n else np.zeros((0, n_neur), np.uint8),
+                np.array(p, np.float64).reshape(n, k) if n else np.zeros((0, k)),
+                np.array(r, np.float64).reshape(n), int(st[0]), sizes)
+    out_c, out_p, out_r, sizes, n_lps = [], [], [], [], 0
     for code0 in codes0:
         sub = unit_problem(prep, code0, tol.zero_row)
         c, p, r, nl, _, _, _, _ = _run_kernel(method, sub, sub.A0, sub.b0, tol)
@@ -139,7 +156,6 @@ def run_batch(payload, unit_ids, codes0):
         out_r.append(np.array(r, np.float64).reshape(n))
         sizes.append(n)
         n_lps += int(nl)
-    n_neur = int(sum(prep.dims[1:-1]))
     return (np.asarray(unit_ids, np.int64),
             np.vstack(out_c) if out_c else np.zeros((0, n_neur), np.uint8),
             np.vstack(out_p) if out_p else np.zeros((0, k)),
