@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._kernels_engine import _box_max, _tighten
 from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_lp, cold_basis
 from ._kernels_planar import _clip, inradius
 
@@ -58,17 +59,6 @@ def _dot(a, b):
     s = 0.0
     for t in range(a.shape[0]):
         s += a[t] * b[t]
-    return s
-
-
-@njit(cache=True)
-def _box_max(a, lo, hi):
-    s = 0.0
-    for t in range(a.shape[0]):
-        if a[t] > 0.0:
-            s += a[t] * hi[t]
-        elif a[t] < 0.0:
-            s += a[t] * lo[t]
     return s
 
 
@@ -210,43 +200,6 @@ def region_rows(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc, gc, 0)
     A, b, lab = _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zero_tol)
     return A.copy(), b.copy(), lab.copy()
-
-
-@njit(cache=True)
-def _tighten(lo, hi, a, beta):
-    """Tighten the box [lo, hi] in place to an outer box of [lo, hi] ∩ {a.x <= beta}."""
-    k = a.shape[0]
-    n_inf = 0
-    s = 0.0
-    for t in range(k):
-        v = 0.0
-        if a[t] > 0.0:
-            v = a[t] * lo[t]
-        elif a[t] < 0.0:
-            v = a[t] * hi[t]
-        if v == -np.inf:
-            n_inf += 1
-        else:
-            s += v
-    for i in range(k):
-        if a[i] == 0.0:
-            continue
-        vi = a[i] * lo[i] if a[i] > 0.0 else a[i] * hi[i]
-        if vi == -np.inf:
-            if n_inf > 1:
-                continue
-            rest = s
-        else:
-            if n_inf > 0:
-                continue
-            rest = s - vi
-        bound = (beta - rest) / a[i]
-        if a[i] > 0.0:
-            if bound < hi[i]:
-                hi[i] = bound
-        else:
-            if bound > lo[i]:
-                lo[i] = bound
 
 
 # --------------------------------------------------------------------------- LP: max c.x
