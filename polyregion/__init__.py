@@ -26,7 +26,8 @@ from .network import Activation, Network, load
 from .regions import RegionSet, RegionStats
 from .sampling import estimate_count, verify
 from .certify import Certificate, certify
-from .distances import distance_to_decision_boundary, distance_to_region_boundary
+from .distances import (distance_to_boundary, distance_to_decision_boundary,
+                        distance_to_region_boundary)
 from . import bn  # noqa: E402  (after Network: bn imports it)
 from . import plot  # noqa: E402  (matplotlib is imported lazily inside)
 from . import graph  # noqa: E402  (networkx is imported lazily inside)
@@ -52,7 +53,7 @@ __all__ = [
     "Network", "Activation", "load", "Box", "Polytope", "Space", "Slice",
     "enumerate_regions", "iter_regions", "RegionSet", "RegionStats", "Tolerances", "config", "errors", "bn",
     "plot", "graph", "from_torch", "from_onnx", "estimate_count", "verify", "certify", "Certificate",
-    "distance_to_region_boundary", "distance_to_decision_boundary",
+    "distance_to_region_boundary", "distance_to_boundary", "distance_to_decision_boundary",
     "PolyregionError", "InvalidNetworkError", "InvalidDomainError", "InvalidInputError",
     "FileFormatError", "SolverError", "BudgetExceededError",
 ]

@@ -54,7 +54,7 @@ from .config import DEFAULT_TOLERANCES
 from .errors import InvalidInputError, SolverError
 
 __all__ = [
-    "distance_to_region_boundary", "RegionDistances",
+    "distance_to_region_boundary", "distance_to_boundary", "RegionDistances",
     "distance_to_decision_boundary", "DecisionDistances",
 ]
 
@@ -637,3 +637,58 @@ def distance_to_decision_boundary(net, X, domain=None, method="auto", max_region
     return DecisionDistances(distance=dist, point=pts, other=other, predicted=pred,
                              n_projections=nproj, n_regions=nreg, method=method,
                              n_fallback=nfb)
+
+
+def distance_to_boundary(net_or_rs, X, domain=None, decision=True, **kwargs):
+    """Both distances of each point: to its region's boundary and to the decision boundary.
+
+    A convenience wrapper of :func:`distance_to_region_boundary` and
+    :func:`distance_to_decision_boundary` (exact; see those for the methods and
+    tolerances).
+
+    Parameters
+    ----------
+    net_or_rs : Network or RegionSet
+    X : array_like, shape (n, d)
+    domain : Domain, optional
+        Needed for the decision distance when ``net_or_rs`` is a Network (default: the
+        RegionSet's domain).
+    decision : bool
+        Also compute the decision-boundary distance (the expensive part).
+    **kwargs
+        Passed to :func:`distance_to_decision_boundary`.
+
+    Returns
+    -------
+    dict
+        ``{"region": ndarray (n,), "decision": ndarray (n,) or None}``.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.array([[1.0, 1.0]])],
+    ...                              [np.zeros(2), np.array([-1.0])])
+    >>> out = pr.distance_to_boundary(net, [[0.25, 0.25]], pr.Box.cube(2))
+    >>> np.round(out["region"], 6), np.round(out["decision"], 6)
+    (array([0.25]), array([0.353553]))
+    """
+    from .regions import RegionSet
+
+    region = distance_to_region_boundary(net_or_rs, X, domain=domain)
+    if isinstance(region, tuple):
+        region = region[0]
+    dec = None
+    if decision:
+        if isinstance(net_or_rs, RegionSet):
+            net, domain = net_or_rs.net, domain if domain is not None else net_or_rs.domain
+        else:
+            net = net_or_rs
+        if domain is None:
+            from .errors import InvalidInputError
+
+            raise InvalidInputError("`domain` is needed for the decision-boundary distance of "
+                                    "a Network.")
+        dec = distance_to_decision_boundary(net, X, domain, **kwargs)
+        if isinstance(dec, tuple):
+            dec = dec[0]
+    return {"region": np.asarray(region), "decision": None if dec is None else np.asarray(dec)}

@@ -1,6 +1,6 @@
 """Claim 3: mini-batch statistics jitter the boundaries (an effect like dropout).
 
-Usage: python docs/scripts/bn_jitter.py [--quick]
+Usage: python docs/reproductions/bn_jitter.py [--quick]
 
 Random leaky-ReLU net 2 -> 6 -> 6 -> 6 -> 6 -> 1 with BN (gamma 1) on every hidden layer,
 moons data set (N = 512). For mini-batch sizes B, draws mini-batches (without

@@ -1,6 +1,6 @@
 """Claim 1: with random weights, BN draws the partition toward the data.
 
-Usage: python docs/scripts/bn_density.py [--quick] [--no-fig]
+Usage: python docs/reproductions/bn_density.py [--quick] [--no-fig]
 
 For random leaky-ReLU nets (2-D input, 4 hidden layers of 6 units; and an 8-D input with
 3 hidden layers of 16 units, measured in 2-D slices), with and without training-mode BN

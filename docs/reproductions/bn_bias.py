@@ -1,6 +1,6 @@
 """Claim 2: under training-mode BN the raw bias cancels; the offsets are (t - beta)/gamma.
 
-Usage: python docs/scripts/bn_bias.py [--quick]
+Usage: python docs/reproductions/bn_bias.py [--quick]
 
 For a random 2-D ReLU net with BN on every hidden layer, changes the raw biases of the
 BN layers (scale 0, 1, 100) and prints the largest change of: the folded network's

@@ -1,6 +1,6 @@
 """Claim 3b: mini-batch BN statistics push the decision boundary away from the data (margin).
 
-Usage: python docs/scripts/bn_margin.py [--quick] [--no-fig]
+Usage: python docs/reproductions/bn_margin.py [--quick] [--no-fig]
 
 Small 2-D classifiers trained with numpy only (no torch): ReLU MLP 2 -> 16 -> 16 -> 1,
 logistic loss, SGD with momentum 0.9, on the two-moons data (N = 256, standardised, noise

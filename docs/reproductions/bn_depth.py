@@ -2,7 +2,7 @@
 representation collapses to one cluster plus one odd point far away in an orthogonal
 direction, when recentering and the non-linearity act together.
 
-Usage: python docs/scripts/bn_depth.py [--quick] [--no-fig]
+Usage: python docs/reproductions/bn_depth.py [--quick] [--no-fig]
 
 Random ReLU nets (input 16, widths 32 and 128, depth 1000 (quick: width 64, depth 300);
 weights N(0, 2/fan_in), biases 0), three versions with the SAME weights:
