@@ -207,8 +207,8 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
         (slow reference); ``"planar"``: the 2-D polygon fast path (bounded 2-D domains
         only); ``"auto"`` picks ``"planar"`` on bounded 2-D domains, else ``"lp"``.
     executor : None, "serial", "processes", int or dask.distributed.Client
-        ``None``: one serial run of the kernel. Anything else runs in *work units* (one
-        per cell of the first hidden layer, see :mod:`polyregion.enumerate.scale`):
+        ``None``: one serial run of the kernel. Anything else runs in *work units* (cells
+        of part of the first hidden layer, see :mod:`polyregion.enumerate.scale`):
         ``"serial"`` in this process, an int ``n`` or ``"processes"`` in a local pool of
         ``n`` (or all) processes, a Dask client on its workers. The result is the same
         RegionSet, array for array, for every unit-based executor; its codes equal the
@@ -225,7 +225,7 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     max_seconds, max_memory : float, optional
         Budgets (wall seconds; bytes of result arrays), checked between batches of work
         units. When hit, :class:`BudgetExceededError` holds the partial RegionSet in
-        ``.partial`` (with the remaining first-layer cells in ``.partial.frontier``);
+        ``.partial`` (with the prefix codes of the units still to do in ``.partial.frontier``);
         ``enumerate_regions(..., resume=err.partial)`` finishes the job and returns the
         same result as an uninterrupted run.
     checkpoint : path, optional

@@ -3,17 +3,16 @@ checkpoints and resume.
 
 Method
 ------
-The first hidden layer is enumerated serially (it is cheap: one arrangement of
-hyperplanes). Each of its cells ``P`` (code ``c0``) is a *work unit*: on ``P`` the first
-layer is one affine map, so the rest of the network restricted to ``P`` is a plain CPA
-net whose first layer is ``W_1 diag(s(c0)) (W_0 x + b_0) + ...``, enumerated on the
-polytope ``P`` by the same kernel; its regions get the prefix ``c0``. Units are
-independent, so they can run anywhere: in this process, in a local process pool, or on a
-Dask cluster; the network is shipped once per worker. A unit's computation depends only
-on the unit, so the final RegionSet (sorted by code) is identical, array for array,
-whatever the executor and whatever the order units complete in.
-
-A network with one hidden layer is a single unit.
+The arrangement of the first ``k`` neurons of the first hidden layer is enumerated
+serially (cheap: ``k`` hyperplanes; ``k`` is the smallest power of two, capped at the
+layer's width, whose arrangement has at least ``TARGET_UNITS`` cells in the domain, so the
+plan does not depend on the executor). Each of its cells ``P`` (code ``c0`` of those
+``k`` neurons) is a *work unit*: the whole network is enumerated on the polytope ``P`` by
+the same kernel. Units are independent, so they can run anywhere: in this process, in a
+local process pool, or on a Dask cluster; the network is shipped once per worker. A unit's
+computation depends only on the unit, so the final RegionSet (sorted by code) is
+identical, array for array, whatever the executor and whatever the order units complete
+in.
 
 Checkpoints are a directory: ``manifest.json`` (a fingerprint of the problem) and one
 ``units_<first>.npz`` shard per completed batch of units, each written atomically (temp
@@ -32,6 +31,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..errors import BudgetExceededError, InvalidInputError
+
+TARGET_UNITS = 256
 
 __all__ = ["plan_units", "run_units", "Checkpoint"]
 
@@ -53,21 +54,29 @@ def _kernel_net(Ws, bs, n_bp, bps, slopes, intercepts, A0, b0, k):
 
 
 def plan_units(prep, method, tol):
-    """Enumerate the first hidden layer; return ``(codes0, stats)``.
+    """Cells of the first ``k`` first-layer neurons; return ``(codes0, n_lps)``.
 
-    ``codes0`` (n_units, n_0) uint8 lists the first-layer cells in canonical order.
+    ``codes0`` (n_units, k) uint8 lists them in canonical order (see the module docstring
+    for ``k``).
     """
     from .engine import _run_kernel
 
     n0 = prep.Ws[0].shape[0]
-    k = int(prep.dims[0])
-    trunc = _kernel_net([prep.Ws[0], np.ones((1, n0))], [prep.bs[0], np.zeros(1)],
-                        prep.n_bp[:1], prep.bps[:1], prep.slopes[:1], prep.intercepts[:1],
-                        prep.A0, prep.b0, k)
-    codes, _, _, n_lps, _, _, _, _ = _run_kernel(method, trunc, trunc.A0, trunc.b0, tol)
-    codes = np.array(codes, np.uint8).reshape(-1, n0)
+    d = int(prep.dims[0])
+    n_lps = 0
+    k = 1
+    while True:
+        k = min(2 * k, n0)
+        trunc = _kernel_net([prep.Ws[0][:k], np.ones((1, k))], [prep.bs[0][:k], np.zeros(1)],
+                            prep.n_bp[:1], prep.bps[:1], prep.slopes[:1],
+                            prep.intercepts[:1], prep.A0, prep.b0, d)
+        codes, _, _, nl, _, _, _, _ = _run_kernel(method, trunc, trunc.A0, trunc.b0, tol)
+        n_lps += int(nl)
+        if len(codes) >= TARGET_UNITS or k == n0:
+            break
+    codes = np.array(codes, np.uint8).reshape(-1, k)
     order = np.lexsort(codes.T[::-1])
-    return codes[order], int(n_lps)
+    return codes[order], n_lps
 
 
 def _unit_cache(prep, zero_row):
@@ -78,47 +87,23 @@ def _unit_cache(prep, zero_row):
         nrm = np.linalg.norm(W0, axis=1)
         live = nrm > zero_row * nrm.max()
         safe = np.where(live, nrm, 1.0)
-        tail_W = np.concatenate([W.ravel() for W in prep.Ws[2:]]) if len(prep.Ws) > 2 else \
-            np.zeros(0)
-        tail_b = np.concatenate(prep.bs[2:]) if len(prep.Ws) > 2 else np.zeros(0)
-        sizes_W = [prep.Ws[1].shape[0] * prep.Ws[0].shape[1]] + [W.size for W in prep.Ws[2:]]
-        sizes_b = [b.size for b in prep.bs[1:]]
         cache = dict(live=live, An=np.ascontiguousarray(W0 / safe[:, None]), bn=b0 / safe,
-                     nrm=safe, t=np.ascontiguousarray(prep.bps[0, :int(prep.n_bp[0])]),
-                     tail_W=tail_W, tail_b=tail_b,
-                     dims=np.concatenate([prep.dims[:1], prep.dims[2:]]),
-                     n_bp=np.ascontiguousarray(prep.n_bp[1:]),
-                     bps=np.ascontiguousarray(prep.bps[1:]),
-                     slopes=np.ascontiguousarray(prep.slopes[1:]),
-                     intercepts=np.ascontiguousarray(prep.intercepts[1:]),
-                     W_off=np.concatenate([[0], np.cumsum(sizes_W)]).astype(np.int64),
-                     b_off=np.concatenate([[0], np.cumsum(sizes_b)]).astype(np.int64))
+                     nrm=safe, t=np.ascontiguousarray(prep.bps[0, :int(prep.n_bp[0])]))
         prep._unit_cache = cache
     return cache
 
 
 def unit_problem(prep, code0, zero_row):
-    """The sub-problem of the first-layer cell with code ``code0``."""
-    from ._kernels_units import unit_arrays
+    """The whole net on the cell with first-layer prefix code ``code0``."""
+    from ._kernels_units import unit_rows
 
     cc = _unit_cache(prep, zero_row)
-    A, b, W_flat, b_flat = unit_arrays(
-        np.ascontiguousarray(code0, dtype=np.uint8), prep.A0, prep.b0, cc["An"], cc["bn"],
-        cc["nrm"], cc["live"], cc["t"], prep.Ws[0], prep.bs[0], prep.slopes[0],
-        prep.intercepts[0], prep.Ws[1], prep.bs[1], cc["tail_W"], cc["tail_b"])
-    dims, W_off, b_off = cc["dims"], cc["W_off"], cc["b_off"]
-    Ws = [W_flat[W_off[l]:W_off[l + 1]].reshape(dims[l + 1], dims[l])
-          for l in range(len(dims) - 1)] if method_needs_lists(prep) else None
-    bs = [b_flat[b_off[l]:b_off[l + 1]] for l in range(len(dims) - 1)] if Ws else None
+    A, b = unit_rows(np.ascontiguousarray(code0, dtype=np.uint8), prep.A0, prep.b0,
+                     cc["An"], cc["bn"], cc["nrm"], cc["live"], cc["t"])
     return SimpleNamespace(
-        dims=dims, n_bp=cc["n_bp"], bps=cc["bps"], slopes=cc["slopes"],
-        intercepts=cc["intercepts"], W_flat=W_flat, W_off=W_off, b_flat=b_flat,
-        b_off=b_off, A0=A, b0=b, Ws=Ws, bs=bs)
-
-
-def method_needs_lists(prep):
-    """The scipy path reads per-layer arrays; the kernels read the flat ones."""
-    return getattr(prep, "_unit_method", None) == "scipy"
+        dims=prep.dims, n_bp=prep.n_bp, bps=prep.bps, slopes=prep.slopes,
+        intercepts=prep.intercepts, W_flat=prep.W_flat, W_off=prep.W_off,
+        b_flat=prep.b_flat, b_off=prep.b_off, A0=A, b0=b, Ws=prep.Ws, bs=prep.bs)
 
 
 def run_batch(payload, unit_ids, codes0):
@@ -136,10 +121,9 @@ def run_batch(payload, unit_ids, codes0):
         c, p, r, sizes, st = _batch(
             0 if method == "lp" else 1, np.ascontiguousarray(codes0, dtype=np.uint8),
             prep.A0, prep.b0, cc["An"], cc["bn"], cc["nrm"], cc["live"], cc["t"],
-            prep.Ws[0], prep.bs[0], prep.slopes[0], prep.intercepts[0], prep.Ws[1],
-            prep.bs[1], cc["tail_W"], cc["tail_b"], cc["W_off"], cc["b_off"], cc["dims"],
-            cc["n_bp"], cc["bps"], cc["slopes"], cc["intercepts"], tol.feasibility,
-            tol.zero_row, tol.pivot, tol.pivot * 1e-2, tol.max_simplex_iter)
+            prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
+            prep.bps, prep.slopes, prep.intercepts, tol.feasibility, tol.zero_row,
+            tol.pivot, tol.pivot * 1e-2, tol.max_simplex_iter)
         n = len(c)
         return (np.asarray(unit_ids, np.int64),
                 np.array(c, np.uint8).reshape(n, n_neur) if n else np.zeros((0, n_neur), np.uint8),
@@ -150,8 +134,7 @@ def run_batch(payload, unit_ids, codes0):
         sub = unit_problem(prep, code0, tol.zero_row)
         c, p, r, nl, _, _, _, _ = _run_kernel(method, sub, sub.A0, sub.b0, tol)
         n = len(c)
-        c = np.array(c, np.uint8).reshape(n, -1)
-        out_c.append(np.hstack([np.repeat(code0[None], n, axis=0), c]))
+        out_c.append(np.array(c, np.uint8).reshape(n, n_neur))
         out_p.append(np.array(p, np.float64).reshape(n, k))
         out_r.append(np.array(r, np.float64).reshape(n))
         sizes.append(n)
