@@ -68,11 +68,12 @@ DUPLICATE = 100.0
 # --------------------------------------------------------------------------- flat network
 class _Flat(Prepared):
     """The network in unit-scale coordinates ``x = (t - center) / scale``, flattened: the
-    engine's own preparation (:class:`polyregion.enumerate.engine.Prepared`), so facets
-    are computed on exactly the arrays the enumeration used."""
+    engine's own preparation (:class:`polyregion.enumerate.engine.Prepared`) without its
+    power-of-two layer rescaling, since the graph also evaluates true outputs."""
 
     def __init__(self, rs):
-        super().__init__(rs.net, rs.domain)
+        # no layer rescaling: the graph also evaluates the network's true outputs
+        super().__init__(rs.net, rs.domain, normalise=False)
         self.A0 = self.A0.reshape(-1, rs.domain.dim)
         self.net_args = (self.W_flat, self.W_off, self.b_flat, self.b_off, self.dims,
                          self.n_bp, self.bps, self.slopes, self.intercepts)

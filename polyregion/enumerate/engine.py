@@ -40,7 +40,7 @@ METHODS = ("auto", "lp", "planar", "scipy")
 class Prepared:
     """A CPA net on a unit-scale domain, in flat arrays for the kernels."""
 
-    def __init__(self, net: Network, domain):
+    def __init__(self, net: Network, domain, normalise: bool = True):
         folded = net.for_domain(domain)
         self.enum_net = folded
         lo, hi = domain.bounds()
@@ -62,7 +62,8 @@ class Prepared:
         bs = [b.copy() for b in folded.biases]
         bs[0] = bs[0] + Ws[0] @ center
         Ws[0] = Ws[0] * scale
-        _normalise_layers(Ws, bs, folded.activations)
+        if normalise:  # exact power-of-two rescaling; outputs are then scaled too
+            _normalise_layers(Ws, bs, folded.activations)
         self.Ws, self.bs = Ws, bs
         self.dims = np.array([domain.dim] + [W.shape[0] for W in Ws], np.int64)
         acts = folded.activations
