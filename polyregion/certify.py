@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InvalidInputError
+from .network import MaxPool
 
 __all__ = ["certify", "Certificate", "AMBIGUITY"]
 
@@ -172,9 +173,10 @@ def _domain_violations(domain, T):
     return bad
 
 
-def _row_is_zero(net, code, layer, unit, M0, k0):
+def _row_is_zero(net, code, layer, unit, M0, k0, minus=None):
     """Exact test: is neuron (layer, unit)'s pre-activation constant on the cell?
 
+    With ``minus``: is the difference of pre-activations ``unit`` and ``minus`` constant?
     ``M0 / 2**k0`` is the exact linear part of the network input as a function of the
     enumeration coordinates (identity, or a Slice's directions transposed).
     """
@@ -184,13 +186,43 @@ def _row_is_zero(net, code, layer, unit, M0, k0):
         NW, kw = _dyadic(net.weights[l])
         G, kg = _matmul(NW, kw, M, km)
         if l == layer:
-            return all(v == 0 for v in G[unit].tolist())
+            row = G[unit] if minus is None else G[unit] - G[minus]
+            return all(v == 0 for v in row.tolist())
         act = net.activations[l]
-        piece = code[off:off + NW.shape[0]].astype(int)
+        w = net.widths[l]
+        piece = code[off:off + w].astype(int)
+        off += w
+        if isinstance(act, MaxPool):
+            M, km = G[act.winners(piece)], kg
+            continue
         Ns, ks = _dyadic(np.asarray(act.slopes)[piece])
         M, km = Ns[:, None] * G, ks + kg
-        off += NW.shape[0]
     return False  # pragma: no cover
+
+
+def _check_max_layer(net, codes, l, off, U, ku, M0, k0, fail):
+    """Exact checks of a max layer: each stored position holds its window's maximum and
+    every other entry equal to it there is identical to it on the cell. Returns the
+    layer's exact output (the stored maxima)."""
+    act = net.activations[l]
+    stored = codes[:, off:off + act.n_out].astype(np.int64)
+    win = act.winners(np.minimum(stored, act.sizes - 1))
+    for w, window in enumerate(act.windows):
+        V = U[:, list(window)]
+        top = V.max(axis=1)
+        mine = U[np.arange(U.shape[0]), win[:, w]]
+        for i in np.flatnonzero(mine != top):
+            fail(i, f"the exact code differs from the stored code at window {w} of max layer "
+                    f"{l} (stored position {int(stored[i, w])} is not the maximum)")
+        ties = (V == top[:, None]).sum(axis=1) > 1
+        for i in np.flatnonzero(ties & (mine == top)):
+            for p, j in enumerate(window):
+                if j != win[i, w] and V[i, p] == top[i] and not _row_is_zero(
+                        net, codes[i], l, int(j), M0, k0, minus=int(win[i, w])):
+                    fail(i, f"the interior point lies exactly on a tie of window {w} of max "
+                            f"layer {l} (positions {p} and {int(stored[i, w])})")
+                    break
+    return U[np.arange(U.shape[0])[:, None], win], ku
 
 
 def _label_only(net, code, layer, unit, Urow, ku, act, exact_piece, stored_piece, M0, k0):
@@ -305,6 +337,10 @@ def certify(rs) -> Certificate:
         Nb, kb = _dyadic(b)
         U, ku = _add(*_matmul(Z, kz, NW.T, kw), np.broadcast_to(Nb, (n, Nb.shape[0])), kb)
         act = net.activations[l]
+        if isinstance(act, MaxPool):
+            Z, kz = _check_max_layer(net, codes, l, off, U, ku, M0, k0, fail)
+            off += act.n_out
+            continue
         Nt, kbp = _dyadic(np.asarray(act.breakpoints))
         U2, T2, kc = _align(U, ku, Nt, kbp)
         # exact piece index: number of breakpoints <= u (searchsorted side="right")

@@ -10,6 +10,11 @@ Every activation is described by one table (:class:`Activation`): sorted breakpo
 *code* of a neuron at a point is the index of the piece its pre-activation is on
 (``searchsorted(breakpoints, u, side="right")``: ReLU gives 0 off, 1 on). A new
 piecewise-linear activation is one entry of ``ACTIVATIONS``.
+
+A hidden layer may instead be a *max layer* (:class:`MaxPool`): its output ``z_{l+1}`` has
+one entry per window, the maximum of the pre-activations ``u_l`` in that window (max
+pooling, maxout). Its code is the position of the maximum inside each window (on an exact
+tie, the last maximal position), so a code entry of a max layer is a window, not a neuron.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import numpy as np
 
 from .errors import FileFormatError, InvalidInputError, InvalidNetworkError
 
-__all__ = ["Activation", "Network", "load", "ACTIVATIONS", "FORMAT_VERSION"]
+__all__ = ["Activation", "MaxPool", "Network", "load", "ACTIVATIONS", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
@@ -87,6 +92,108 @@ class Activation:
         return np.asarray(self.slopes)[j] * u + np.asarray(self.intercepts)[j]
 
 
+class MaxPool:
+    """A max layer: ``z_w = max_{i in window w} u_i`` for every window ``w``.
+
+    Max pooling (windows over the positions of a feature map, possibly overlapping) and
+    maxout (disjoint groups of units) are max layers. The code of a window is the position
+    of its maximum inside the window (``0 <= code < len(window)``); on an exact tie the
+    last maximal position wins, the convention the enumeration engine also uses, so codes
+    of interior points never depend on it.
+
+    Parameters
+    ----------
+    windows : sequence of sequences of int
+        For each output unit, the indices of the layer's pre-activations it takes the max
+        of (1 to 255 distinct indices each).
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> pool = pr.MaxPool([[0, 1], [2, 3, 4]])
+    >>> pool(np.array([[1.0, 3.0, 0.0, 5.0, -1.0]]))
+    array([[3., 5.]])
+    >>> pool.piece(np.array([[1.0, 3.0, 0.0, 5.0, -1.0]]))
+    array([[1, 1]], dtype=uint8)
+    >>> pr.MaxPool.groups(6, 3).windows      # maxout: 6 units in groups of 3
+    ((0, 1, 2), (3, 4, 5))
+    """
+
+    name = "maxpool"
+
+    def __init__(self, windows):
+        try:
+            wins = tuple(tuple(int(i) for i in np.asarray(w).ravel()) for w in windows)
+        except (TypeError, ValueError):
+            raise InvalidNetworkError(
+                "MaxPool `windows` must be a sequence of sequences of non-negative ints; "
+                f"got {windows!r}.") from None
+        if not wins:
+            raise InvalidNetworkError("MaxPool needs at least one window; got none.")
+        for w, win in enumerate(wins):
+            if not 1 <= len(win) <= 255:
+                raise InvalidNetworkError(
+                    f"MaxPool window {w} must hold 1 to 255 indices; got {len(win)}.")
+            if min(win) < 0 or len(set(win)) != len(win):
+                raise InvalidNetworkError(
+                    f"MaxPool window {w} must hold distinct non-negative indices; got "
+                    f"{list(win)}.")
+        self.windows = wins
+        k = max(len(w) for w in wins)
+        self.index = np.full((len(wins), k), -1, np.int64)
+        for w, win in enumerate(wins):
+            self.index[w, :len(win)] = win
+        self.sizes = np.array([len(w) for w in wins], np.int64)
+
+    @classmethod
+    def groups(cls, n, k):
+        """Maxout: ``n`` units in consecutive groups of ``k``."""
+        if n % k:
+            raise InvalidNetworkError(f"MaxPool.groups: {n} units do not split into groups of {k}.")
+        return cls([range(i, i + k) for i in range(0, n, k)])
+
+    @property
+    def n_pieces(self) -> int:
+        return int(self.sizes.max())
+
+    @property
+    def n_in(self) -> int:
+        """The smallest pre-activation width the windows fit."""
+        return int(self.index.max()) + 1
+
+    @property
+    def n_out(self) -> int:
+        return len(self.windows)
+
+    def _values(self, u):
+        u = np.asarray(u, dtype=np.float64)
+        V = u[..., np.maximum(self.index, 0)]
+        return np.where(self.index >= 0, V, -np.inf)
+
+    def piece(self, u: np.ndarray) -> np.ndarray:
+        """Position of the maximum in each window (the last one on a tie), uint8."""
+        V = self._values(u)[..., ::-1]
+        return (self.index.shape[1] - 1 - np.argmax(V, axis=-1)).astype(np.uint8)
+
+    def winners(self, code) -> np.ndarray:
+        """Pre-activation index of each window's maximum for a code of this layer."""
+        code = np.asarray(code).astype(np.int64)
+        return np.take_along_axis(np.broadcast_to(self.index, code.shape + self.index.shape[1:]),
+                                  code[..., None], axis=-1)[..., 0]
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        return self._values(u).max(axis=-1)
+
+    def __eq__(self, other):
+        return isinstance(other, MaxPool) and self.windows == other.windows
+
+    def __hash__(self):
+        return hash(self.windows)
+
+    def __repr__(self):
+        return f"MaxPool({self.n_out} windows of {self.n_in}+ inputs, max size {self.n_pieces})"
+
+
 def _leaky(slope: float) -> Activation:
     return Activation(f"leaky_relu:{slope:g}", (0.0,), (float(slope), 1.0), (0.0, 0.0))
 
@@ -101,7 +208,7 @@ ACTIVATIONS = {
 
 def get_activation(spec) -> Activation:
     """Return the :class:`Activation` for a name such as ``"relu"`` or ``"leaky_relu:0.1"``."""
-    if isinstance(spec, Activation):
+    if isinstance(spec, (Activation, MaxPool)):
         return spec
     if not isinstance(spec, str):
         raise InvalidNetworkError(
@@ -240,7 +347,8 @@ class Network:
         biases : sequence of array_like, shapes (out_l,)
         activation : str or Activation or sequence of them
             One activation for every hidden layer, or one per hidden layer. Names:
-            ``relu``, ``leaky_relu:<slope>``, ``abs``, ``hardtanh``, ``relu6``.
+            ``relu``, ``leaky_relu:<slope>``, ``abs``, ``hardtanh``, ``relu6``; a
+            :class:`MaxPool` makes a max layer (its output has one entry per window).
         bn : sequence of (dict or None), optional
             Eval-mode batch normalisation after layer ``l``'s affine map: dicts with keys
             ``gamma, beta, mean, var, eps`` (missing keys: 1, 0, 0, 1, 1e-5).
@@ -286,11 +394,6 @@ class Network:
                     f"`biases[{l}]` must have shape ({W.shape[0]},) to match weights[{l}] of "
                     f"shape {W.shape}; got {b.shape}."
                 )
-            if l > 0 and W.shape[1] != Ws[-1].shape[0]:
-                raise InvalidNetworkError(
-                    f"Shape mismatch between layers: weights[{l}] has {W.shape[1]} inputs but "
-                    f"layer {l - 1} has {Ws[-1].shape[0]} outputs."
-                )
             Ws.append(W)
             bs.append(b)
         n_hidden = len(Ws) - 1
@@ -308,6 +411,19 @@ class Network:
             if len(acts) != n_hidden:
                 raise InvalidNetworkError(
                     f"`activation` lists {len(acts)} activations for {n_hidden} hidden layers."
+                )
+        for l in range(1, len(Ws)):
+            act = acts[l - 1]
+            out = act.n_out if isinstance(act, MaxPool) else Ws[l - 1].shape[0]
+            if isinstance(act, MaxPool) and act.n_in > Ws[l - 1].shape[0]:
+                raise InvalidNetworkError(
+                    f"The MaxPool of layer {l - 1} takes indices up to {act.n_in - 1} but the "
+                    f"layer has {Ws[l - 1].shape[0]} pre-activations."
+                )
+            if Ws[l].shape[1] != out:
+                raise InvalidNetworkError(
+                    f"Shape mismatch between layers: weights[{l}] has {Ws[l].shape[1]} inputs "
+                    f"but layer {l - 1} has {out} outputs."
                 )
         if bn is None:
             bns = [None] * len(Ws)
@@ -332,8 +448,15 @@ class Network:
 
     @property
     def widths(self) -> list:
-        """Widths of the hidden layers."""
-        return [W.shape[0] for W in self.weights[:-1]]
+        """Widths of the hidden layers' outputs: neurons, or windows of a max layer. A
+        code has ``widths[l]`` entries for layer ``l``."""
+        return [a.n_out if isinstance(a, MaxPool) else W.shape[0]
+                for W, a in zip(self.weights[:-1], self.activations)]
+
+    @property
+    def has_max(self) -> bool:
+        """True when a hidden layer is a :class:`MaxPool`."""
+        return any(isinstance(a, MaxPool) for a in self.activations)
 
     @property
     def n_layers(self) -> int:
@@ -396,7 +519,10 @@ class Network:
             j = act.piece(u)
             if want_codes:
                 codes.append(j)
-            z = np.asarray(act.slopes)[j] * u + np.asarray(act.intercepts)[j]
+            if isinstance(act, MaxPool):
+                z = np.take_along_axis(u, act.winners(j), axis=1)
+            else:
+                z = np.asarray(act.slopes)[j] * u + np.asarray(act.intercepts)[j]
         if want_codes:
             if not codes:
                 return np.zeros((X.shape[0], 0), np.uint8)
@@ -437,10 +563,18 @@ class Network:
             if l == len(layers) - 1:
                 break
             act = self.activations[l]
-            j = code[off:off + W.shape[0]].astype(int)
+            w = self.widths[l]
+            j = code[off:off + w].astype(int)
+            off += w
+            if isinstance(act, MaxPool):
+                if np.any(j >= act.sizes):
+                    raise InvalidInputError(
+                        f"`code` has a position outside its window in max layer {l}.")
+                win = act.winners(j)
+                M, c = M[win], c[win]
+                continue
             if np.any(j >= act.n_pieces):
                 raise InvalidInputError(f"`code` has a piece index >= {act.n_pieces} in layer {l}.")
-            off += W.shape[0]
             s = np.asarray(act.slopes)[j]
             M = s[:, None] * M
             c = s * c + np.asarray(act.intercepts)[j]
@@ -468,6 +602,8 @@ class Network:
         same = all(np.array_equal(a, b) for a, b in zip(self.weights, other.weights))
         same &= all(np.array_equal(a, b) for a, b in zip(self.biases, other.biases))
         same &= [a.name for a in self.activations] == [a.name for a in other.activations]
+        same &= all(a == b for a, b in zip(self.activations, other.activations)
+                    if isinstance(a, MaxPool))
         for x, y in zip(self.bn, other.bn):
             if (x is None) != (y is None):
                 return False
@@ -481,17 +617,25 @@ class Network:
     # ------------------------------------------------------------------ files
     def save(self, path) -> None:
         """Write the network to ``path`` in the npz format (see :func:`load`)."""
-        arrays = {"format_version": np.array(FORMAT_VERSION)}
-        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-            arrays[f"W{l}"] = W
-            arrays[f"b{l}"] = b
-            bn = self.bn[l]
-            if bn is not None:
-                for k in ("gamma", "beta", "mean", "var"):
-                    arrays[f"bn{l}_{k}"] = getattr(bn, k)
-                arrays[f"bn{l}_eps"] = np.array(bn.eps)
-        arrays["activation"] = np.array([a.name for a in self.activations] or ["relu"])
-        np.savez(path, **arrays)
+        np.savez(path, format_version=np.array(FORMAT_VERSION), **network_to_arrays(self))
+
+
+def network_to_arrays(net, prefix="") -> dict:
+    """The arrays of the npz format of :func:`load`, keys prefixed by ``prefix``."""
+    arrays = {}
+    for l, (W, b) in enumerate(zip(net.weights, net.biases)):
+        arrays[f"{prefix}W{l}"] = W
+        arrays[f"{prefix}b{l}"] = b
+        bn = net.bn[l]
+        if bn is not None:
+            for k in ("gamma", "beta", "mean", "var"):
+                arrays[f"{prefix}bn{l}_{k}"] = getattr(bn, k)
+            arrays[f"{prefix}bn{l}_eps"] = np.array(bn.eps)
+    arrays[f"{prefix}activation"] = np.array([a.name for a in net.activations] or ["relu"])
+    for l, a in enumerate(net.activations):
+        if isinstance(a, MaxPool):
+            arrays[f"{prefix}pool{l}_windows"] = a.index
+    return arrays
 
 
 def _scalar(arr, kind, path, name):
@@ -509,8 +653,9 @@ def load(path) -> Network:
 
     The file holds ``W0, b0, W1, b1, ...`` (``W_l`` of shape (out, in)), an optional string
     array ``activation`` (one name, or one per hidden layer), optional eval-mode BN arrays
-    ``bn{l}_gamma, bn{l}_beta, bn{l}_mean, bn{l}_var, bn{l}_eps`` and an optional
-    ``format_version``. Pickled objects are refused.
+    ``bn{l}_gamma, bn{l}_beta, bn{l}_mean, bn{l}_var, bn{l}_eps``, for each max layer
+    (activation name ``maxpool``) its windows ``pool{l}_windows`` (int, padded with -1),
+    and an optional ``format_version``. Pickled objects are refused.
 
     Raises
     ------
@@ -543,31 +688,52 @@ def load(path) -> Network:
                 f"{path!r} has format_version {v}, newer than this polyregion understands "
                 f"({FORMAT_VERSION}); upgrade polyregion."
             )
+    return network_from_arrays(data, path)
+
+
+def network_from_arrays(data, path, prefix="") -> Network:
+    """The :class:`Network` stored in ``data`` (arrays of :func:`network_to_arrays`)."""
     n = 0
-    while f"W{n}" in data:
+    while f"{prefix}W{n}" in data:
         n += 1
     if n == 0:
         raise FileFormatError(f"{path!r} holds no layer: expected arrays W0, b0, ...")
     weights, biases, bns = [], [], []
     for l in range(n):
-        if f"b{l}" not in data:
+        if f"{prefix}b{l}" not in data:
             raise FileFormatError(f"{path!r}: array W{l} has no matching b{l}.")
-        weights.append(data[f"W{l}"])
-        biases.append(data[f"b{l}"])
-        if f"bn{l}_gamma" in data:
+        weights.append(data[f"{prefix}W{l}"])
+        biases.append(data[f"{prefix}b{l}"])
+        if f"{prefix}bn{l}_gamma" in data:
             try:
-                bns.append({k: data[f"bn{l}_{k}"] for k in ("gamma", "beta", "mean", "var")}
-                           | {"eps": _scalar(data[f"bn{l}_eps"], float, path, f"bn{l}_eps")})
+                bns.append({k: data[f"{prefix}bn{l}_{k}"] for k in ("gamma", "beta", "mean", "var")}
+                           | {"eps": _scalar(data[f"{prefix}bn{l}_eps"], float, path, f"bn{l}_eps")})
             except KeyError as exc:
                 raise FileFormatError(f"{path!r}: incomplete BN arrays of layer {l}: {exc}") from None
         else:
             bns.append(None)
     activation = "relu"
-    if "activation" in data:
-        a = data["activation"]
+    if f"{prefix}activation" in data:
+        a = data[f"{prefix}activation"]
         if a.dtype.kind not in "US":
             raise FileFormatError(f"{path!r}: `activation` must be a string array.")
         names = [str(x) for x in np.atleast_1d(a)]
         activation = names[0] if len(names) == 1 else names
+        if "maxpool" in names:
+            if len(names) != n - 1:
+                raise FileFormatError(f"{path!r}: a net with max layers needs one `activation` "
+                                      "name per hidden layer.")
+            activation = list(names)
+            for l, name in enumerate(names):
+                if name != "maxpool":
+                    continue
+                idx = data.get(f"{prefix}pool{l}_windows")
+                if idx is None or idx.ndim != 2 or idx.dtype.kind not in "iu":
+                    raise FileFormatError(f"{path!r}: max layer {l} needs an integer 2-D array "
+                                          f"pool{l}_windows.")
+                try:
+                    activation[l] = MaxPool([row[row >= 0] for row in idx])
+                except InvalidNetworkError as exc:
+                    raise FileFormatError(f"{path!r}: pool{l}_windows: {exc}") from None
     return Network.from_arrays(weights, biases, activation=activation,
                                bn=bns if any(b is not None for b in bns) else None)

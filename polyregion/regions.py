@@ -51,8 +51,12 @@ def cell_constraints(enum_net, code, domain=None):
 
     Rows are unit-normalised. ``labels[i] = (layer, unit, breakpoint)`` names the neuron
     hyperplane of row ``i``; domain facets have ``layer = -1`` and ``unit`` = facet index.
-    Neurons that are constant on the cell contribute no row.
+    For a max layer, ``unit`` is the window and ``breakpoint`` the position of the entry
+    compared with the window's maximum (the row says ``u_j <= u_max``). Neurons (and
+    comparisons) that are constant on the cell contribute no row.
     """
+    from .network import MaxPool
+
     k = enum_net.input_dim
     code = np.asarray(code).ravel()
     rows, rhs, labels = [], [], []
@@ -69,6 +73,23 @@ def cell_constraints(enum_net, code, domain=None):
         W, bias = enum_net.weights[l], enum_net.biases[l]
         G, g = W @ M, W @ c + bias
         act = enum_net.activations[l]
+        if isinstance(act, MaxPool):
+            w = act.n_out
+            win = act.winners(code[off:off + w])
+            gmax = np.linalg.norm(G, axis=1).max() if G.size else 0.0
+            for u in range(w):
+                i = win[u]
+                for p, j in enumerate(act.windows[u]):
+                    D = G[j] - G[i]
+                    nrm = np.linalg.norm(D)
+                    if j == i or nrm <= DEFAULT_TOLERANCES.zero_row * gmax or nrm == 0:
+                        continue
+                    rows.append(D)  # u_j <= u_i
+                    rhs.append(g[i] - g[j])
+                    labels.append((l, u, p))
+            M, c = G[win], g[win]
+            off += w
+            continue
         t = np.asarray(act.breakpoints)
         piece = code[off:off + W.shape[0]].astype(int)
         gmax = np.linalg.norm(G, axis=1).max() if G.size else 0.0
@@ -153,7 +174,8 @@ def _check_loaded(net, domain, data):
     off = 0
     for l, act in enumerate(net.activations):
         w = net.widths[l]
-        if n and (codes[:, off:off + w].min() < 0 or codes[:, off:off + w].max() >= act.n_pieces):
+        limit = getattr(act, "sizes", act.n_pieces)  # a max layer: each window's size
+        if n and (codes[:, off:off + w].min() < 0 or np.any(codes[:, off:off + w] >= limit)):
             raise FileFormatError(
                 f"`codes` of layer {l} must be piece indices in [0, {act.n_pieces}).")
         off += w
@@ -397,6 +419,7 @@ class RegionSet:
     def save(self, path):
         """Write the regions, the network and the domain to an npz file."""
         from .io.formats import domain_to_arrays
+        from .network import network_to_arrays
 
         arrays = {
             "format_version": np.array(REGIONS_FORMAT_VERSION),
@@ -406,24 +429,21 @@ class RegionSet:
             "stats": np.array(json.dumps({k: v for k, v in asdict(self.stats).items()})),
             "tolerances": np.array(json.dumps(asdict(self.tolerances))),
         }
-        for l, (W, b) in enumerate(zip(self.net.weights, self.net.biases)):
-            arrays[f"net_W{l}"] = W
-            arrays[f"net_b{l}"] = b
-            bn = self.net.bn[l]
-            if bn is not None:
-                for key in ("gamma", "beta", "mean", "var"):
-                    arrays[f"net_bn{l}_{key}"] = getattr(bn, key)
-                arrays[f"net_bn{l}_eps"] = np.array(bn.eps)
-        arrays["net_activation"] = np.array([a.name for a in self.net.activations] or ["relu"])
+        arrays.update(network_to_arrays(self.net, prefix="net_"))
         arrays.update(domain_to_arrays(self.domain))
         np.savez_compressed(path, **arrays)
 
     @classmethod
     def load(cls, path):
-        """Read a RegionSet written by :meth:`save`."""
+        """Read a RegionSet written by :meth:`save`, or open a directory written by
+        ``enumerate_regions(..., out=path)`` (a disk-backed RegionSet)."""
         from .io.formats import domain_from_arrays, read_npz
-        from .network import Network
+        from .network import network_from_arrays
 
+        if os.path.isdir(path):
+            from .enumerate.scale import open_region_dir
+
+            return open_region_dir(path)
         data = read_npz(path)
         fv = np.asarray(data.get("format_version", -1))
         v = int(fv.ravel()[0]) if fv.size == 1 and fv.dtype.kind in "iu" else None
@@ -438,21 +458,7 @@ class RegionSet:
                 f"{REGIONS_FORMAT_VERSION} (found format_version {fv.tolist()!r})."
             )
         try:
-            n = 0
-            while f"net_W{n}" in data:
-                n += 1
-            bns = []
-            for l in range(n):
-                if f"net_bn{l}_gamma" in data:
-                    bns.append({k: data[f"net_bn{l}_{k}"] for k in ("gamma", "beta", "mean", "var")}
-                               | {"eps": float(data[f"net_bn{l}_eps"])})
-                else:
-                    bns.append(None)
-            names = [str(a) for a in np.atleast_1d(data["net_activation"])]
-            net = Network.from_arrays([data[f"net_W{l}"] for l in range(n)],
-                                      [data[f"net_b{l}"] for l in range(n)],
-                                      activation=names[0] if len(names) == 1 else names,
-                                      bn=bns if any(b is not None for b in bns) else None)
+            net = network_from_arrays(data, os.fspath(path), prefix="net_")
             domain = domain_from_arrays(data)
             stats = RegionStats(**json.loads(str(data["stats"])))
             tol = Tolerances(**json.loads(str(data["tolerances"])))

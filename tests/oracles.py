@@ -310,3 +310,228 @@ def exact_relu_2d_codes(Ws, bs, poly=None, return_polys=False):
         return codes[order], [cells[i][0] for i in order]
     return codes[order]
 
+
+
+def brute_force_max(net, domain, tol=1e-9, zero_tol=1e-12):
+    """Codes of every full-dimensional region of a network with max layers.
+
+    Depth-first over hidden units: a scalar activation branches on its pieces, a window
+    of a max layer on which entry is the maximum (``u_j <= u_p`` for every other entry;
+    an entry identical to ``u_p`` on the cell loses only if it comes first, the "last
+    maximal position" tie rule). A branch is kept when HiGHS' Chebyshev LP finds a ball
+    of radius > ``tol`` (relative to the domain's size). Written from the definition,
+    independently of the engine's tournament expansion.
+    """
+    from polyregion.network import MaxPool
+
+    enum = net.for_domain(domain)
+    A0, b0 = domain.halfspaces()
+    if domain.bounded:
+        lo, hi = domain.bounds()
+        center, scale = 0.5 * (lo + hi), float(0.5 * np.linalg.norm(hi - lo))
+    else:
+        center, scale = np.zeros(domain.dim), 1.0
+    Ws = [np.array(W, float) for W in enum.weights]
+    bs = [np.array(b, float) for b in enum.biases]
+    bs[0] = bs[0] + Ws[0] @ center
+    Ws[0] = Ws[0] * scale
+    if A0.shape[0]:
+        nrm = np.linalg.norm(A0, axis=1)
+        A0, b0 = A0 / nrm[:, None], b0 / nrm
+        b0 = (b0 - A0 @ center) / scale
+    acts = enum.activations
+    n_hidden = len(Ws) - 1
+
+    def feasible(A, b):
+        return _cheb(A, b)[0] > tol
+
+    results = []
+    stack = [(A0, b0, 0, 0, [], Ws[0].copy(), bs[0].copy(), [])]
+    while stack:
+        A, b, l, j, code, G, g, sel = stack.pop()
+        if l == n_hidden:
+            results.append(tuple(code))
+            continue
+        act = acts[l]
+        n_units = act.n_out if isinstance(act, MaxPool) else G.shape[0]
+        if j == n_units:  # layer done: sel holds the output rows (M, c)
+            M = np.array([m for m, _ in sel]).reshape(-1, G.shape[1])
+            c = np.array([v for _, v in sel])
+            stack.append((A, b, l + 1, 0, code, Ws[l + 1] @ M, Ws[l + 1] @ c + bs[l + 1], []))
+            continue
+        gmax = float(np.abs(G).max()) if G.size else 0.0
+        if isinstance(act, MaxPool):
+            win = act.windows[j]
+            for p, i in enumerate(win):
+                rows, rhs, ok = [A], [b], True
+                for q, jj in enumerate(win):
+                    if q == p:
+                        continue
+                    a, a0 = G[jj] - G[i], g[i] - g[jj]   # u_jj <= u_i
+                    if not np.abs(a).max() > zero_tol * gmax:
+                        if a0 < 0 or (a0 == 0 and q > p):
+                            ok = False
+                            break
+                        continue
+                    n = np.linalg.norm(a)
+                    rows.append(a[None] / n)
+                    rhs.append([a0 / n])
+                if not ok:
+                    continue
+                A2, b2 = np.vstack(rows), np.concatenate(rhs)
+                if feasible(A2, b2):
+                    stack.append((A2, b2, l, j + 1, code + [p], G, g, sel + [(G[i], g[i])]))
+            continue
+        bp = list(act.breakpoints)
+        a, a0 = G[j], g[j]
+        if not np.abs(a).max() > zero_tol * gmax:
+            q = int(np.searchsorted(bp, a0, side="right"))
+            stack.append((A, b, l, j + 1, code + [q], G, g,
+                          sel + [(act.slopes[q] * a, act.slopes[q] * a0 + act.intercepts[q])]))
+            continue
+        na = np.linalg.norm(a)
+        for q in range(len(bp) + 1):
+            rows, rhs = [A], [b]
+            if q > 0:
+                rows.append(-a[None] / na)
+                rhs.append([(a0 - bp[q - 1]) / na])
+            if q < len(bp):
+                rows.append(a[None] / na)
+                rhs.append([(bp[q] - a0) / na])
+            A2, b2 = np.vstack(rows), np.concatenate(rhs)
+            if feasible(A2, b2):
+                stack.append((A2, b2, l, j + 1, code + [q], G, g,
+                              sel + [(act.slopes[q] * a, act.slopes[q] * a0 + act.intercepts[q])]))
+    return sorted(results)
+
+
+# ---------------------------------------------------------- exact 1-D / 2-D oracle, any PWL
+def _frac_vertices(domain):
+    """Exact vertices (tuples of Fractions, cyclic order in 2-D) of a bounded 1-D or 2-D
+    Box or Polytope (a Slice's inner domain), from its float64 data taken exactly."""
+    import math
+
+    import polyregion as pr
+
+    inner = getattr(domain, "inner", domain)
+    if isinstance(inner, pr.Box):
+        lo = [Fraction(float(v)) for v in inner.lo]
+        hi = [Fraction(float(v)) for v in inner.hi]
+        if len(lo) == 1:
+            return [(lo[0],), (hi[0],)]
+        return [(lo[0], lo[1]), (hi[0], lo[1]), (hi[0], hi[1]), (lo[0], hi[1])]
+    A, b = inner.halfspaces()
+    A = [[Fraction(float(v)) for v in row] for row in A]
+    b = [Fraction(float(v)) for v in b]
+    if len(A[0]) == 1:
+        lo = max(bb / a for (a,), bb in zip(A, b) if a < 0)
+        hi = min(bb / a for (a,), bb in zip(A, b) if a > 0)
+        return [(lo,), (hi,)]
+    pts = set()
+    for i in range(len(A)):
+        for j in range(i + 1, len(A)):
+            det = A[i][0] * A[j][1] - A[i][1] * A[j][0]
+            if det == 0:
+                continue
+            x = (b[i] * A[j][1] - A[i][1] * b[j]) / det
+            y = (A[i][0] * b[j] - b[i] * A[j][0]) / det
+            if all(r[0] * x + r[1] * y <= c for r, c in zip(A, b)):
+                pts.add((x, y))
+    cx = sum(p[0] for p in pts) / len(pts)
+    cy = sum(p[1] for p in pts) / len(pts)
+    return sorted(pts, key=lambda p: math.atan2(float(p[1] - cy), float(p[0] - cx)))
+
+
+def _split_cell(V, s):
+    """Pieces ``({f <= 0}, {f >= 0})`` of a convex polygon / interval ``V`` cut by an
+    affine function with exact values ``s`` at the vertices (both sides must hold a vertex
+    strictly)."""
+    if len(V) == 2 and len(V[0]) == 1:
+        t = s[0] / (s[0] - s[1])
+        p = (V[0][0] + t * (V[1][0] - V[0][0]),)
+        return ([V[0], p], [p, V[1]]) if s[0] < 0 else ([p, V[1]], [V[0], p])
+    neg, pos = [], []
+    n = len(V)
+    for i in range(n):
+        j = (i + 1) % n
+        if s[i] <= 0:
+            neg.append(V[i])
+        if s[i] >= 0:
+            pos.append(V[i])
+        if (s[i] < 0 < s[j]) or (s[j] < 0 < s[i]):
+            t = s[i] / (s[i] - s[j])
+            p = tuple(a + t * (c - a) for a, c in zip(V[i], V[j]))
+            neg.append(p)
+            pos.append(p)
+    return neg, pos
+
+
+def cell_size(V):
+    """``2 * area / perimeter`` of a convex polygon (between its inradius and twice it), or
+    half the length of an interval: a float measure of how thin a cell is."""
+    import math
+
+    if len(V[0]) == 1:
+        return float(abs(V[1][0] - V[0][0])) / 2.0
+    n = len(V)
+    area2 = abs(sum(V[i][0] * V[(i + 1) % n][1] - V[(i + 1) % n][0] * V[i][1]
+                    for i in range(n)))
+    per = sum(math.hypot(float(V[i][0] - V[(i + 1) % n][0]), float(V[i][1] - V[(i + 1) % n][1]))
+              for i in range(n))
+    return float(area2) / per if per > 0 else 0.0
+
+
+def exact_pwl_cells(net, domain):
+    """Every positive-measure cell of a BN-free CPA net with any piecewise-linear
+    activations on a bounded 1-D or 2-D domain (Box, Polytope, or Slice of them), in exact
+    rational arithmetic (the float64 enumeration network ``net.for_domain(domain)`` taken
+    exactly). Independent of polyregion's engine: cells are convex polygons (intervals)
+    split by each breakpoint of each neuron in turn; a piece is kept when a vertex lies
+    strictly on its side. A neuron constant on a cell takes the piece of its value
+    (``searchsorted(..., side="right")``, the convention of ``Network.codes``).
+
+    Returns ``{code tuple: vertices}``. Slow (Fractions): for small nets.
+    """
+    enum = net.for_domain(domain)
+    d = domain.dim
+    Wf = [[[Fraction(float(w)) for w in row] for row in W] for W in enum.weights]
+    bf = [[Fraction(float(v)) for v in b] for b in enum.biases]
+    eye = [[Fraction(int(i == j)) for j in range(d)] for i in range(d)]
+    cells = [(_frac_vertices(domain), [], eye, [Fraction(0)] * d)]
+    for l, act in enumerate(enum.activations):
+        bps = [Fraction(float(t)) for t in act.breakpoints]
+        sl = [Fraction(float(v)) for v in act.slopes]
+        ic = [Fraction(float(v)) for v in act.intercepts]
+        W, b = Wf[l], bf[l]
+        new = []
+        for V, code, M, c in cells:
+            G = [[sum((W[j][i] * M[i][t] for i in range(len(M))), Fraction(0))
+                  for t in range(d)] for j in range(len(W))]
+            g = [sum((W[j][i] * c[i] for i in range(len(M))), Fraction(0)) + b[j]
+                 for j in range(len(W))]
+            sub = [(V, [])]
+            for j in range(len(W)):
+                nxt = []
+                for P, bits in sub:
+                    pieces = [(P, 0)]  # the last piece is the one with u >= t_{q-1}
+                    for q, t in enumerate(bps):
+                        if pieces[-1][1] != q:
+                            break
+                        P2, _ = pieces.pop()
+                        s = [sum((G[j][e] * v[e] for e in range(d)), Fraction(0)) + g[j] - t
+                             for v in P2]
+                        if min(s) >= 0:  # (a constant u == t lands here: upper piece)
+                            pieces.append((P2, q + 1))
+                        elif max(s) <= 0:
+                            pieces.append((P2, q))
+                        else:
+                            neg, pos = _split_cell(P2, s)
+                            pieces += [(neg, q), (pos, q + 1)]
+                    nxt += [(P2, bits + [q]) for P2, q in pieces]
+                sub = nxt
+            for P, bits in sub:
+                M2 = [[sl[q] * G[j][e] for e in range(d)] for j, q in enumerate(bits)]
+                c2 = [sl[q] * g[j] + ic[q] for j, q in enumerate(bits)]
+                new.append((P, code + bits, M2, c2))
+        cells = new
+    return {tuple(code): V for V, code, _, _ in cells}

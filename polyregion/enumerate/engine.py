@@ -23,10 +23,11 @@ Methods
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from ..config import DEFAULT_TOLERANCES, Tolerances
+from ..config import DEFAULT_TOLERANCES, RESOLUTION, Tolerances
 from ..domain import as_domain
 from ..errors import BudgetExceededError, InvalidDomainError, InvalidInputError
 from ..network import Network
@@ -62,8 +63,9 @@ class Prepared:
         bs = [b.copy() for b in folded.biases]
         bs[0] = bs[0] + Ws[0] @ center
         Ws[0] = Ws[0] * scale
+        factors = [1.0] * (len(Ws) - 1)
         if normalise:  # exact power-of-two rescaling; outputs are then scaled too
-            _normalise_layers(Ws, bs, folded.activations)
+            factors = _normalise_layers(Ws, bs, folded.activations)
         self.Ws, self.bs = Ws, bs
         self.dims = np.array([domain.dim] + [W.shape[0] for W in Ws], np.int64)
         acts = folded.activations
@@ -78,6 +80,9 @@ class Prepared:
             self.bps[l, :nb] = a.breakpoints
             self.slopes[l, :nb + 1] = a.slopes
             self.intercepts[l, :nb + 1] = a.intercepts
+        for l, f in enumerate(factors):  # layer l's pre-activation is f times the true one
+            self.bps[l] *= f
+            self.intercepts[l] *= f
         self.W_flat = np.concatenate([W.ravel() for W in Ws])
         self.W_off = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
         self.b_flat = np.concatenate(bs)
@@ -87,30 +92,25 @@ class Prepared:
         return self.center + self.scale * np.asarray(x)
 
 
-def _homogeneous(act) -> bool:
-    """True when ``act(c * u) = c * act(u)`` for every ``c > 0`` (all breakpoints at 0,
-    zero intercepts): relu, leaky_relu, abs."""
-    return (all(t == 0.0 for t in act.breakpoints)
-            and all(c == 0.0 for c in act.intercepts))
-
-
 def _normalise_layers(Ws, bs, acts):
     """Rescale hidden layers in place by powers of two so their largest entry is ~1.
 
-    A hidden layer whose activation is positively homogeneous (relu, leaky_relu, abs) may
-    be multiplied by any ``c > 0``: its hyperplanes and codes do not change, and the next
-    layer's bias absorbs the factor. With ``c`` a power of two the rescaling is exact in
-    floating point, so the kernels see the same hyperplanes; it only keeps the row norms
-    of deep products out of the range where their squares under- or overflow (weights of
-    1e-100 or 1e+100 would otherwise turn every hyperplane into a "zero row" or ``inf``).
+    Multiplying hidden layer ``l``'s pre-activation ``u`` by ``f > 0`` leaves its
+    hyperplanes and codes unchanged when its breakpoints are multiplied by ``f`` too; with
+    the intercepts also multiplied by ``f`` its output is ``f`` times the true one, which
+    the next layer absorbs by multiplying its bias by ``f`` (this holds for every
+    activation; for relu, leaky_relu and abs, whose breakpoints and intercepts are 0, only
+    the weights change). With ``f`` a power of two the rescaling is exact in floating
+    point, so the kernels see the same hyperplanes; it only keeps the row norms of deep
+    products out of the range where their squares under- or overflow (weights of 1e-100
+    or 1e+100 would otherwise turn every hyperplane into a "zero row" or ``inf``).
+
+    Returns the factor ``f`` of each hidden layer: the caller multiplies that layer's
+    breakpoints and intercepts by it.
     """
+    factors = []
     carry = 1.0  # the kernel's input to layer l is ``carry`` times the true one
     for l in range(len(Ws) - 1):
-        if not _homogeneous(acts[l]):
-            if carry != 1.0:  # undo the carried factor: this layer's u must stay exact
-                Ws[l] = Ws[l] / carry
-            carry = 1.0
-            continue
         bs[l] = bs[l] * carry
         m = max(float(np.max(np.abs(Ws[l]), initial=0.0)),
                 float(np.max(np.abs(bs[l]), initial=0.0)))
@@ -119,7 +119,9 @@ def _normalise_layers(Ws, bs, acts):
             Ws[l] = Ws[l] * c
             bs[l] = bs[l] * c
             carry *= c
+        factors.append(carry)
     bs[-1] = bs[-1] * carry  # the output layer is scaled too (not used for regions)
+    return factors
 
 
 def _kernel_extra(st):
@@ -143,8 +145,32 @@ def _check(net, domain, method, tolerances):
         tolerances = DEFAULT_TOLERANCES
     if not isinstance(tolerances, Tolerances):
         raise InvalidInputError("`tolerances` must be a polyregion.config.Tolerances.")
+    tolerances = _resolution_floor(domain, tolerances)
     _check_thickness(domain, tolerances)
     return domain, tolerances
+
+
+def _resolution_floor(domain, tol):
+    """Raise ``feasibility`` to the float64 resolution of the domain's coordinates.
+
+    The kernels work in ``x = (t - center) / scale`` and return witness points as
+    ``center + scale * x``; rounding there moves a point (and the first layer's
+    hyperplanes) by about ``eps * |center|``, i.e. ``eps * |center| / scale`` in units of
+    the domain's scale. A small box far from the origin (``|center| / scale`` of 1e5 or
+    more) would make that larger than ``feasibility``, and a cell certified thicker than
+    ``feasibility`` could come back with a witness outside it. ``feasibility`` is raised to
+    ``RESOLUTION * |center| / scale`` in that case (see :mod:`polyregion.config`).
+    """
+    if not domain.bounded:
+        return tol
+    lo, hi = domain.bounds()
+    scale = float(domain.scale)
+    if not (np.isfinite(scale) and scale > 0.0):
+        return tol
+    floor = RESOLUTION * float(np.max(np.abs(0.5 * (lo + hi)))) / scale
+    if floor > tol.feasibility and floor < 1.0:
+        return replace(tol, feasibility=floor)
+    return tol
 
 
 def _check_thickness(domain, tol):
@@ -194,7 +220,7 @@ def _check_budget(name, value, kind=(int, float, np.integer, np.floating)):
 
 def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
                       tolerances=None, max_regions=None, max_seconds=None, max_memory=None,
-                      checkpoint=None, resume=None, batch_size=None):
+                      checkpoint=None, resume=None, batch_size=None, out=None):
     """Enumerate every full-dimensional linear region of ``net`` inside ``domain``.
 
     Parameters
@@ -235,7 +261,14 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     resume : RegionSet or path, optional
         A partial result (``err.partial``) or a checkpoint directory to continue.
     batch_size : int, optional
-        Work units per task (default: about 8 tasks per worker, at most 64 units).
+        Work units per task (default: guided, from 64 units down to 1 at the end, capped
+        so a task's result stays under 64 MB).
+    out : path, optional
+        Write the regions to this directory instead of keeping them in memory (work
+        units; the directory is also the checkpoint) and return a disk-backed RegionSet
+        (memory-mapped points and radii, bit-packed codes when every activation has two
+        pieces; see :class:`~polyregion.enumerate.scale.DiskRegionSet`). The same call
+        again continues an interrupted run, or opens the finished result.
 
     Returns
     -------
@@ -270,16 +303,30 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     if batch_size is not None:
         _check_budget("batch_size", batch_size, (int, np.integer))
     method = _pick_method(method, domain)
+    if out is not None and net.has_max:
+        raise InvalidInputError("`out` is not supported for networks with max layers; "
+                                "enumerate in memory or use `checkpoint=`.")
+    if net.has_max:
+        from ._maxpool import enumerate_max
+
+        return enumerate_max(net, domain, method, executor=executor, progress=progress,
+                             tolerances=tol, max_regions=max_regions,
+                             max_seconds=max_seconds, max_memory=max_memory,
+                             checkpoint=checkpoint, resume=resume, batch_size=batch_size)
     prep = Prepared(net, domain)
     unit_mode = (executor is not None or max_seconds is not None or max_memory is not None
-                 or checkpoint is not None or resume is not None or callable(progress))
+                 or checkpoint is not None or resume is not None or callable(progress)
+                 or out is not None)
+    if out is not None and len(prep.Ws) < 2:
+        raise InvalidInputError("`out` needs a network with at least one hidden layer.")
     if unit_mode and len(prep.Ws) >= 2:
         from .scale import enumerate_in_units
 
         return enumerate_in_units(net, domain, prep, method, tol, executor=executor,
                                   batch_size=batch_size, max_regions=max_regions,
                                   max_seconds=max_seconds, max_memory=max_memory,
-                                  checkpoint=checkpoint, resume=resume, progress=progress)
+                                  checkpoint=checkpoint, resume=resume, progress=progress,
+                                  out=out)
     t0 = time.perf_counter()
     codes, pts, radii, n_lps, n_retries, n_failed, extra, complete = _run_kernel(
         method, prep, prep.A0, prep.b0, tol, max_regions)

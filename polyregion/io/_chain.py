@@ -110,6 +110,16 @@ def assemble(ops: list, input_dim: int):
             bns.append(None if bn is None else dict(zip(("gamma", "beta", "mean", "var", "eps"),
                                                         bn)))
             W, b, bn = np.eye(W.shape[0]), np.zeros(W.shape[0]), None
+        elif kind == "max":
+            from ..network import MaxPool
+
+            pool = MaxPool(op[1])
+            Ws.append(W)
+            bs.append(b)
+            acts.append(pool)
+            bns.append(None if bn is None else dict(zip(("gamma", "beta", "mean", "var", "eps"),
+                                                        bn)))
+            W, b, bn = np.eye(pool.n_out), np.zeros(pool.n_out), None
         else:  # pragma: no cover - importers only emit the kinds above
             raise ValueError(kind)
     Ws.append(W)

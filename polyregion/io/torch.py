@@ -17,10 +17,9 @@ calls (traced with ``torch.fx``) built from:
   normalised by the layers before it);
 - shape-only and inert layers: ``Flatten``, ``Unflatten``, ``Identity``, ``Dropout``
   (converted as in eval mode: identity);
-- ``MaxPool1d/2d`` and their adaptive forms right after a ``ReLU``/``ReLU6``, with windows of
-  at most 2 inputs, exactly (``max(a, b) = relu(a) + relu(b - a)`` for ``a, b >= 0``).
-  Larger windows are refused: the engine has no max activation yet, and a tournament of
-  ReLUs would cut regions where two losers of a window swap.
+- ``MaxPool1d/2d`` and their adaptive forms (any kernel, stride, padding, dilation,
+  ceil mode), anywhere in the chain: each becomes a max layer (:class:`~polyregion.MaxPool`,
+  one code entry per window: the position of its maximum), enumerated exactly.
 
 Images are flattened in PyTorch's (C, H, W) row-major order: the network's input is
 ``x.flatten()`` of one sample. Any other layer raises
@@ -155,51 +154,22 @@ _MAXPOOL = ("MaxPool1d", "MaxPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d")
 
 
 def _maxpool_ops(torch, layer, shape):
-    """Max pooling of non-negative inputs over windows of at most 2 inputs, exactly.
-
-    For ``a, b >= 0``: ``max(a, b) = relu(a) + relu(b - a)``: one ReLU layer. The carried
-    ``relu(a) = a`` only switches where ``a`` is identically zero, so it never cuts a
-    region, and ``relu(b - a)`` switches exactly where the argmax of the window changes:
-    the partition is that of the max-pooling network. (A max over more inputs needs a
-    tournament of pairs, whose comparisons between losers would cut regions; it is
-    refused until the engine has a max activation.)
-    """
+    """A max-pooling layer as a max layer: the window of each output, found by pushing the
+    unit basis through the layer (every kernel, stride, padding, dilation and ceil-mode
+    option is then exact: padded positions are never the maximum in PyTorch)."""
     n = int(np.prod(shape))
     m = copy.deepcopy(layer).double().eval()
     with torch.no_grad():
         Y = m(torch.eye(n, dtype=torch.float64).reshape((n,) + tuple(shape)))
     out_shape = tuple(Y.shape[1:])
     member = (Y.reshape(n, -1) > 0.5).numpy().T  # (n_out, n_in): window of each output
-    if member.sum(axis=1).max() > 2:
+    windows = [np.flatnonzero(row) for row in member]
+    if min(len(w) for w in windows) == 0 or max(len(w) for w in windows) > 255:
         raise InvalidNetworkError(
-            f"Cannot convert layer {type(layer).__name__} with windows of "
-            f"{int(member.sum(axis=1).max())} inputs: the enumeration engine has no max "
-            "activation yet, and as ReLU layers a max over more than 2 inputs would add "
-            "boundaries inside regions (pairwise comparisons of losers). Windows of at most "
-            "2 inputs (e.g. kernel_size=(1, 2)) are converted exactly."
+            f"Cannot convert layer {type(layer).__name__}: windows must hold 1 to 255 inputs; "
+            f"got sizes {min(len(w) for w in windows)} to {max(len(w) for w in windows)}."
         )
-    values = [[np.eye(n)[i] for i in np.flatnonzero(row)] for row in member]
-    ops = []
-    width = n
-    while any(len(v) > 1 for v in values):
-        rows, new_values = [], []
-        for vals in values:
-            nv = []
-            for j in range(0, len(vals), 2):
-                a = vals[j]
-                if j + 1 < len(vals):
-                    rows.extend([a, vals[j + 1] - a])
-                    nv.append((len(rows) - 2, len(rows) - 1))
-                else:
-                    rows.append(a)
-                    nv.append((len(rows) - 1,))
-            new_values.append(nv)
-        R = np.array(rows)
-        ops.extend([("affine", R, np.zeros(len(R))), ("act", "relu")])
-        width = len(R)
-        values = [[np.eye(width)[list(idx)].sum(axis=0) for idx in nv] for nv in new_values]
-    ops.append(("affine", np.array([v[0] for v in values]), np.zeros(len(values))))
-    return ops, out_shape
+    return [("max", windows)], out_shape
 
 
 def _function_ops(name, kind, args, kwargs):
@@ -288,12 +258,6 @@ def _convert(torch, chain, shape, bn_stats):
                 )
             ops.append(("bn", gamma, beta, mean, var, float(layer.eps)))
         elif tname in _MAXPOOL:
-            if not ops or ops[-1][0] != "act" or ops[-1][1] not in ("relu", "relu6"):
-                raise InvalidNetworkError(
-                    f"Cannot convert layer {name!r} ({tname}): max pooling is converted "
-                    "exactly only right after a ReLU or ReLU6 (its inputs must be >= 0); "
-                    "put the ReLU before the pooling (ReLU and max pooling commute)."
-                )
             pool_ops, shape = _maxpool_ops(torch, layer, shape)
             ops.extend(pool_ops)
         else:

@@ -1,0 +1,198 @@
+"""Max layers (max pooling, maxout): the MaxPool layer, the network's maps, and exact
+enumeration, checked against an independent depth-first oracle written from the
+definition (``oracles.brute_force_max``), exact 1-D envelopes and sampling."""
+
+import numpy as np
+import pytest
+
+import polyregion as pr
+from oracles import brute_force_max
+from polyregion import MaxPool
+
+
+def _codes(rs):
+    return sorted(map(tuple, rs.codes.tolist()))
+
+
+def _maxout(rng, d, k, groups, integer=False, bias=0.5):
+    n = k * groups
+    if integer:
+        W0 = rng.integers(-2, 3, size=(n, d)).astype(float)
+        b0 = rng.integers(-1, 2, size=n).astype(float)
+    else:
+        W0, b0 = rng.normal(size=(n, d)), rng.normal(size=n) * bias
+    W1, b1 = rng.normal(size=(3, groups)), rng.normal(size=3) * bias
+    return pr.Network.from_arrays([W0, W1, rng.normal(size=(1, 3))], [b0, b1, np.zeros(1)],
+                                  activation=[MaxPool.groups(n, k), "relu"])
+
+
+def _relu_pool(rng, d, n, windows):
+    """ReLU layer, then a max layer over (possibly overlapping) windows of its outputs."""
+    return pr.Network.from_arrays(
+        [rng.normal(size=(n, d)), np.eye(n), rng.normal(size=(1, len(windows)))],
+        [rng.normal(size=n) * 0.5, np.zeros(n), np.zeros(1)],
+        activation=["relu", MaxPool(windows)])
+
+
+# ---------------------------------------------------------------------- the layer
+def test_maxpool_layer_values_codes_and_ties():
+    pool = MaxPool([[0, 1], [2, 3, 4], [4]])
+    u = np.array([[1.0, 3.0, 0.0, 5.0, -1.0], [2.0, 2.0, 5.0, 5.0, 5.0]])
+    assert np.array_equal(pool(u), [[3.0, 5.0, -1.0], [2.0, 5.0, 5.0]])
+    code = pool.piece(u)
+    assert code.tolist() == [[1, 1, 0], [1, 2, 0]]  # ties: the last maximal position
+    assert pool.winners(code).tolist() == [[1, 3, 4], [1, 4, 4]]
+    assert (pool.n_in, pool.n_out, pool.n_pieces) == (5, 3, 3)
+
+
+@pytest.mark.parametrize("windows, match", [
+    ([], "at least one window"),
+    ([[0, 0]], "distinct"),
+    ([[-1, 2]], "non-negative"),
+    ([[]], "1 to 255"),
+    ("ab", "sequence of sequences"),
+])
+def test_maxpool_rejects_bad_windows(windows, match):
+    with pytest.raises(pr.InvalidNetworkError, match=match):
+        MaxPool(windows)
+
+
+def test_network_with_max_layer_checks_shapes():
+    with pytest.raises(pr.InvalidNetworkError, match="takes indices up to 4"):
+        pr.Network.from_arrays([np.ones((3, 2)), np.ones((1, 1))], [np.zeros(3), np.zeros(1)],
+                               activation=[MaxPool([[0, 4]])])
+    with pytest.raises(pr.InvalidNetworkError, match="has 2 outputs"):
+        pr.Network.from_arrays([np.ones((4, 2)), np.ones((1, 4))], [np.zeros(4), np.zeros(1)],
+                               activation=[MaxPool.groups(4, 2)])
+    with pytest.raises(pr.InvalidNetworkError, match="do not split"):
+        MaxPool.groups(5, 2)
+
+
+def test_forward_codes_affine_maps_and_files(tmp_path):
+    rng = np.random.default_rng(0)
+    net = _relu_pool(rng, 3, 6, [[0, 1, 2], [2, 3], [3, 4, 5], [5]])
+    assert net.widths == [6, 4] and net.n_neurons == 10 and net.has_max
+    X = rng.normal(size=(200, 3))
+    # forward = the definition, computed here by hand
+    H = np.maximum(X @ net.weights[0].T + net.biases[0], 0.0)
+    Z = np.column_stack([H[:, w].max(axis=1) for w in ([0, 1, 2], [2, 3], [3, 4, 5], [5])])
+    assert np.allclose(net.forward(X), Z @ net.weights[2].T + net.biases[2])
+    for x, c in zip(X, net.codes(X)):
+        M, v = net.affine_map(c)
+        assert np.allclose(M @ x + v, net.forward(x[None])[0])
+    path = tmp_path / "net.npz"
+    net.save(path)
+    assert pr.load(path) == net
+    assert pr.load(path) != pr.Network.from_arrays(
+        net.weights, net.biases, activation=["relu", MaxPool([[0, 1], [2, 3], [3, 4, 5], [5]])])
+
+
+# ---------------------------------------------------------------------- enumeration
+@pytest.mark.parametrize("seed", range(6))
+def test_maxout_regions_equal_oracle(seed):
+    rng = np.random.default_rng(seed)
+    d = 1 + seed % 3
+    net = _maxout(rng, d, k=2 + seed % 3, groups=1 + seed % 2, integer=seed >= 3)
+    for dom in (pr.Box.cube(d), pr.Space(d))[:2 if d < 3 else 1]:
+        exp = brute_force_max(net, dom)
+        methods = ["lp", "scipy"] + (["planar"] if d == 2 and dom.bounded else [])
+        for method in methods:
+            rs = pr.enumerate_regions(net, dom, method=method)
+            assert _codes(rs) == exp, (method, dom)
+            assert np.array_equal(net.codes(rs.points), rs.codes)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_relu_then_overlapping_pool_equals_oracle(seed):
+    rng = np.random.default_rng(10 + seed)
+    d = 2 + seed % 2
+    windows = [list(rng.choice(6, size=int(rng.integers(1, 5)), replace=False))
+               for _ in range(3)]
+    net = _relu_pool(rng, d, 6, windows)
+    dom = pr.Box.cube(d)
+    rs = pr.enumerate_regions(net, dom, method="lp")
+    assert _codes(rs) == brute_force_max(net, dom)
+    assert pr.certify(rs).ok
+    if d == 2:
+        assert pr.enumerate_regions(net, dom, method="planar") == rs
+
+
+def test_max_first_then_pool_again_on_a_slice():
+    """Two max layers, BN, a 2-D slice of a 4-D net."""
+    rng = np.random.default_rng(7)
+    Ws = [rng.normal(size=(6, 4)), rng.normal(size=(4, 3)), np.eye(4), rng.normal(size=(1, 2))]
+    bs = [rng.normal(size=6) * 0.3, rng.normal(size=4) * 0.3, np.zeros(4), np.zeros(1)]
+    bn = [None, {"gamma": rng.uniform(0.5, 2, 4), "beta": rng.normal(size=4),
+                 "mean": rng.normal(size=4), "var": rng.uniform(0.5, 2, 4)}, None, None]
+    net = pr.Network.from_arrays(Ws, bs, bn=bn, activation=[
+        MaxPool([[0, 1], [2, 3, 4], [5]]), "leaky_relu:0.1", MaxPool([[0, 1, 2, 3], [1, 3]])])
+    X = rng.normal(size=(3, 4))
+    dom = pr.Slice.through(X[0], X[1], X[2], margin=0.5)
+    rs = pr.enumerate_regions(net, dom)
+    assert _codes(rs) == brute_force_max(net, dom)
+    T = dom.to_input(rs.points)
+    assert np.array_equal(net.codes(T), rs.codes)
+    for i in range(len(rs)):
+        A, b = rs.halfspaces(i)
+        assert np.all(A @ rs.points[i] < b)
+
+
+def test_maxout_1d_is_the_upper_envelope():
+    """max of k lines on an interval: regions = pieces of the upper envelope, found
+    exactly by evaluating between all pairwise crossings."""
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        k = int(rng.integers(2, 8))
+        a, c = rng.normal(size=k), rng.normal(size=k)
+        net = pr.Network.from_arrays([a[:, None], np.ones((1, 1))], [c, np.zeros(1)],
+                                     activation=[MaxPool.groups(k, k)])
+        xs = [-2.0, 2.0]
+        for i in range(k):
+            for j in range(i + 1, k):
+                if a[i] != a[j]:
+                    x = (c[j] - c[i]) / (a[i] - a[j])
+                    if -2 < x < 2:
+                        xs.append(x)
+        xs = np.sort(xs)
+        mids = 0.5 * (xs[1:] + xs[:-1])
+        arg = np.argmax(a[None] * mids[:, None] + c[None], axis=1)
+        pieces = 1 + int(np.count_nonzero(arg[1:] != arg[:-1]))
+        rs = pr.enumerate_regions(net, pr.Box([-2.0], [2.0]))
+        assert len(rs) == pieces == len(set(arg.tolist()))
+
+
+def test_sampled_patterns_are_regions_and_volumes_add_up():
+    rng = np.random.default_rng(5)
+    net = _relu_pool(rng, 2, 8, [[0, 1, 2, 3], [4, 5, 6, 7], [1, 2, 5, 6]])
+    dom = pr.Box.cube(2)
+    rs = pr.enumerate_regions(net, dom)
+    X = rng.uniform(-1, 1, size=(20000, 2))
+    seen = {tuple(c) for c in net.codes(X)}
+    assert seen <= set(_codes(rs))
+    vol = rs.volumes()
+    assert np.all(vol > 0) and abs(vol.sum() - 4.0) < 1e-8
+    hits = np.bincount(rs.locate(X), minlength=len(rs)) / len(X) * 4.0
+    assert np.max(np.abs(hits - vol)) < 0.05
+
+
+def test_budget_partial_and_resume_with_max_layers():
+    rng = np.random.default_rng(9)
+    net = _maxout(rng, 3, 3, 2)
+    dom = pr.Box.cube(3)
+    full = pr.enumerate_regions(net, dom)
+    assert full.stats.extra["expanded_cells"] >= len(full)
+    with pytest.raises(pr.BudgetExceededError) as err:
+        pr.enumerate_regions(net, dom, max_regions=3)
+    part = err.value.partial
+    assert set(_codes(part)) <= set(_codes(full))
+    with pytest.raises(pr.InvalidInputError, match="max layers"):
+        next(iter(pr.iter_regions(net, dom)))
+
+
+def test_regionset_file_round_trip(tmp_path):
+    rng = np.random.default_rng(2)
+    rs = pr.enumerate_regions(_relu_pool(rng, 2, 4, [[0, 1], [2, 3]]), pr.Box.cube(2))
+    path = tmp_path / "rs.npz"
+    rs.save(path)
+    back = pr.RegionSet.load(path)
+    assert back == rs and back.net == rs.net
