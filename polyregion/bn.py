@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidInputError
-from .network import BatchNorm, Network
+from .errors import InvalidInputError, InvalidNetworkError
+from .network import BatchNorm, MaxPool, Network
 
 __all__ = [
     "batch_statistics", "fold", "with_bn", "hyperplanes", "BNHyperplanes",
@@ -53,9 +53,13 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------- checks
-def _check_net(net) -> Network:
+def _check_net(net, scalar_only=False) -> Network:
     if not isinstance(net, Network):
         raise InvalidInputError(f"`net` must be a polyregion.Network; got {type(net).__name__}.")
+    if scalar_only and net.has_max:
+        raise InvalidNetworkError(
+            "The BN hyperplane geometry is defined for neurons with scalar activations; this "
+            "network has max layers (MaxPool). Folding BN (pr.bn.fold) and enumerating work.")
     return net
 
 
@@ -130,7 +134,10 @@ def _push(net: Network, batch: np.ndarray, rescale: bool = True):
         if l < L - 1:
             act = net.activations[l]
             j = act.piece(u)
-            z = np.asarray(act.slopes)[j] * u + np.asarray(act.intercepts)[j]
+            if isinstance(act, MaxPool):
+                z = np.take_along_axis(u, act.winners(j), axis=1)
+            else:
+                z = np.asarray(act.slopes)[j] * u + np.asarray(act.intercepts)[j]
     return layers, stats, zs
 
 
@@ -393,7 +400,7 @@ def hyperplanes(net, batch, layer=0, region=None) -> BNHyperplanes:
     array([[0.5   ],
            [1.2929]])
     """
-    net = _check_net(net)
+    net = _check_net(net, scalar_only=True)
     layer = _check_layer(net, layer)
     bn = net.bn[layer]
     if bn is None:
@@ -515,7 +522,7 @@ def window_hits(net, batch, x0, r, closed=True) -> np.ndarray:
     >>> pr.bn.window_hits(net, X, [1.5, 0.0], 0.6).ravel()
     array([ True, False])
     """
-    net = _check_net(net)
+    net = _check_net(net, scalar_only=True)
     x0 = _check_points(x0, net.input_dim, "x0")[0]
     r = float(r)
     if not np.isfinite(r) or r <= 0:
@@ -578,7 +585,7 @@ def local_density(net, X, r, batch=None, directions=None, executor=None, toleran
     >>> pr.bn.local_density(net, [[0.0, 0.0], [0.5, 2.0], [3.0, 3.0]], 1.0)
     array([4, 2, 1])
     """
-    net = _check_net(net)
+    net = _check_net(net, scalar_only=True)
     X = _check_points(X, net.input_dim, "X")
     r = np.broadcast_to(np.asarray(r, dtype=np.float64), (X.shape[0],)).copy() \
         if np.ndim(r) == 0 else np.asarray(r, dtype=np.float64)
@@ -666,7 +673,7 @@ def offset_jitter(net, X, batch_size, n_batches=100, seed=0) -> JitterResult:
     >>> float(res.jitter.max()) < 1e-12      # the whole data set every time: no jitter
     True
     """
-    net = _check_net(net)
+    net = _check_net(net, scalar_only=True)
     X = _check_points(X, net.input_dim, "X", min_rows=2)
     n = X.shape[0]
     if not isinstance(batch_size, (int, np.integer)) or not 2 <= batch_size <= n:
@@ -766,7 +773,7 @@ def depth_geometry(net, batch, rescale=True) -> DepthGeometry:
     >>> len(g.cosines), g.odd.shape
     (12, (12,))
     """
-    net = _check_net(net)
+    net = _check_net(net, scalar_only=True)
     batch = _check_points(batch, net.input_dim, "batch", min_rows=3)
     _, _, zs = _push(net, batch, bool(rescale))
     n = batch.shape[0]

@@ -196,3 +196,21 @@ def test_regionset_file_round_trip(tmp_path):
     rs.save(path)
     back = pr.RegionSet.load(path)
     assert back == rs and back.net == rs.net
+
+
+def test_training_mode_bn_folds_through_max_layers():
+    """BN conditioned on a batch in a net with a max layer: the folded net's outputs on
+    the batch equal a hand-written training-mode forward pass."""
+    rng = np.random.default_rng(4)
+    W0, W1, W2 = rng.normal(size=(6, 2)), rng.normal(size=(3, 3)), rng.normal(size=(1, 3))
+    net = pr.bn.with_bn(pr.Network.from_arrays(
+        [W0, W1, W2], [np.zeros(6), np.zeros(3), np.zeros(1)],
+        activation=[MaxPool.groups(6, 2), "relu"]), layers=[0, 1])
+    B = rng.normal(size=(16, 2))
+    U = B @ W0.T
+    U = (U - U.mean(0)) / np.sqrt(U.var(0) + 1e-5)
+    V = U.reshape(16, 3, 2).max(axis=2) @ W1.T
+    V = np.maximum((V - V.mean(0)) / np.sqrt(V.var(0) + 1e-5), 0.0)
+    assert np.allclose(pr.bn.fold(net, B).forward(B), V @ W2.T, atol=1e-10)
+    with pytest.raises(pr.InvalidNetworkError, match="max layers"):
+        pr.bn.hyperplanes(net, B)
