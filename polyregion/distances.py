@@ -9,8 +9,10 @@ ball around ``x`` inside ``P`` has radius ``min_i (b_i - a_i . x)``: a ball lies
 iff it lies in every half-space, so the minimum over *all* rows (redundant ones included)
 is the exact distance, and no irredundancy LP is needed. The rows are the neuron
 hyperplanes of ``P`` (pre-activation ``u_k = t`` for the breakpoints ``t`` adjacent to the
-neuron's piece); the domain's facets are reported separately. Nothing is enumerated: the
-rows come from the point's own code by a forward pass that carries the Jacobian.
+neuron's piece; for a max layer, ``u_j = u_i`` between each window's maximum ``i`` and its
+other entries ``j``); the domain's facets are reported separately. Nothing is enumerated:
+the rows come from the point's own code by a forward pass that carries the Jacobian
+(:mod:`polyregion._rows`).
 
 :func:`distance_to_decision_boundary`: the distance from ``x`` to the nearest point of the
 domain where the prediction changes: ``{f = 0}`` for one output (``sign f`` changes), and
@@ -50,6 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._rows import cell_rows, row_count
 from .config import DEFAULT_TOLERANCES
 from .errors import InvalidInputError, SolverError
 
@@ -103,62 +106,6 @@ def _chunks(n, per_row):
     return range(0, n, step), step
 
 
-def _layers(enum_net, X, codes):
-    """Per hidden layer ``(u, G, g)`` with ``u = G x + g`` on each point's cell, and the
-    output map ``(Mo, co)``. ``X`` (n, d), ``codes`` (n, n_neurons). Shapes: u, g (n, w);
-    G (n, w, d); Mo (n, K, d); co (n, K)."""
-    n, d = X.shape
-    M = np.broadcast_to(np.eye(d), (n, d, d))
-    c = np.zeros((n, d))
-    out, off = [], 0
-    L = enum_net.n_layers
-    for l in range(L):
-        W, b = enum_net.weights[l], enum_net.biases[l]
-        G = np.einsum("ij,njd->nid", W, M)
-        g = c @ W.T + b
-        if l == L - 1:
-            return out, G, g
-        u = np.einsum("nid,nd->ni", G, X) + g
-        out.append((u, G, g))
-        act = enum_net.activations[l]
-        q = codes[:, off:off + W.shape[0]].astype(np.intp)
-        s = np.asarray(act.slopes)[q]
-        M = s[:, :, None] * G
-        c = s * g + np.asarray(act.intercepts)[q]
-        off += W.shape[0]
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _neuron_rows(enum_net, layers, codes):
-    """Unit constraint rows of each point's cell: ``A`` (n, R, d), ``b`` (n, R), a
-    validity mask (n, R) and labels ``(layer, unit, breakpoint)`` (n, R, 3); two slots
-    (lower, upper breakpoint) per neuron, ``R = 2 * n_neurons``."""
-    n = codes.shape[0]
-    As, bs, ok, labels, off = [], [], [], [], 0
-    for l, (u, G, g) in enumerate(layers):
-        w = G.shape[1]
-        t = np.asarray(enum_net.activations[l].breakpoints, float)
-        q = codes[:, off:off + w].astype(np.intp)
-        nrm = np.linalg.norm(G, axis=2)
-        gmax = nrm.max(axis=1, keepdims=True) if w else np.zeros((n, 1))
-        live = (nrm > DEFAULT_TOLERANCES.zero_row * gmax) & (nrm > 0)
-        safe = np.where(live, nrm, 1.0)
-        tl = t[np.clip(q - 1, 0, len(t) - 1)]
-        tu = t[np.clip(q, 0, len(t) - 1)]
-        # lower: u >= t[q-1]  <=>  -G x <= g - t[q-1];  upper: u <= t[q]  <=>  G x <= t[q] - g
-        As += [-G / safe[:, :, None], G / safe[:, :, None]]
-        bs += [(g - tl) / safe, (tu - g) / safe]
-        ok += [live & (q > 0), live & (q < len(t))]
-        for j in (q - 1, q):  # labels: breakpoint index per slot (point-dependent)
-            labels.append(np.stack([np.full_like(j, l), np.broadcast_to(np.arange(w), j.shape),
-                                    j], axis=2))
-        off += w
-    if not layers:
-        return None
-    return (np.concatenate(As, axis=1), np.concatenate(bs, axis=1),
-            np.concatenate(ok, axis=1), np.concatenate(labels, axis=1))
-
-
 # ---------------------------------------------------------------------------- region boundary
 @dataclass(frozen=True)
 class RegionDistances:
@@ -172,8 +119,9 @@ class RegionDistances:
         Slice); ``inf`` when no neuron bounds the cell (e.g. a network without hidden
         neurons). Domain facets are not counted here.
     facet : ndarray (n, 3) int64
-        ``(layer, unit, breakpoint)`` of a nearest neuron hyperplane (``-1`` rows when
-        ``distance`` is inf).
+        ``(layer, unit, breakpoint)`` of a nearest neuron hyperplane (for a max layer
+        ``(layer, window, position)`` of the entry that ties with the window's maximum
+        there); ``-1`` rows when ``distance`` is inf.
     domain_distance : ndarray (n,)
         ``min`` over the domain's facets of ``b_i - a_i . x`` (unit rows): the distance to
         the domain's boundary for points inside it (negative outside; inf for Space).
@@ -244,22 +192,21 @@ def distance_to_region_boundary(rs_or_net, X, domain=None, details=False):
     dist = np.full(n, np.inf)
     facet = np.full((n, 3), -1, np.int64)
     d = enum_net.input_dim
-    per = d * max(enum_net.widths + [d]) + 4 * sum(enum_net.widths) * d
-    starts, step = _chunks(n, per)
+    R = row_count(enum_net)
+    if R == 0:
+        starts, step = (), n
+    else:
+        per = d * max([W.shape[0] for W in enum_net.weights] + [d]) + 4 * R * d
+        starts, step = _chunks(n, per)
     for s in starts:
         sl = slice(s, s + step)
-        layers, _, _ = _layers(enum_net, X[sl], codes[sl])
-        rows = _neuron_rows(enum_net, layers, codes[sl])
-        if rows is None:
-            continue
-        A, b, ok, lab = rows
-        slack = np.where(ok, b - np.einsum("nrd,nd->nr", A, X[sl]), np.inf)
-        k = np.argmin(slack, axis=1) if slack.shape[1] else np.zeros(len(slack), np.intp)
-        v = slack[np.arange(len(k)), k] if slack.shape[1] else np.full(len(k), np.inf)
+        rows = cell_rows(enum_net, codes[sl])
+        slack = np.where(rows.valid, rows.b - np.einsum("nrd,nd->nr", rows.A, X[sl]), np.inf)
+        k = np.argmin(slack, axis=1)
+        v = slack[np.arange(len(k)), k]
         fin = np.isfinite(v)
         dist[sl] = np.where(fin, np.maximum(v, 0.0), np.inf)
-        f = lab[np.arange(len(k)), k] if slack.shape[1] else np.full((len(k), 3), -1)
-        facet[sl] = np.where(fin[:, None], f, -1)
+        facet[sl] = np.where(fin[:, None], rows.labels[k], -1)
     if not details:
         return dist
     Ad, bd = dom.halfspaces()
@@ -362,28 +309,12 @@ class DecisionDistances:
 class _Pieces:
     """Constraint rows and output maps of a set of regions (enumeration coordinates)."""
 
-    def __init__(self, enum_net, domain, codes, points):
+    def __init__(self, enum_net, domain, codes):
         self.n = codes.shape[0]
-        d = enum_net.input_dim
-        layers, Mo, co = _layers(enum_net, points, codes)
-        rows = _neuron_rows(enum_net, layers, codes)
-        Ad, bd = domain.halfspaces()
-        if rows is None:
-            A = np.zeros((self.n, 0, d))
-            b = np.zeros((self.n, 0))
-            ok = np.zeros((self.n, 0), bool)
-        else:
-            A, b, ok, _ = rows
-        if Ad.shape[0]:
-            nd = np.linalg.norm(Ad, axis=1)
-            A = np.concatenate([A, np.broadcast_to(Ad / nd[:, None], (self.n,) + Ad.shape)], 1)
-            b = np.concatenate([b, np.broadcast_to(bd / nd, (self.n, len(bd)))], 1)
-            ok = np.concatenate([ok, np.ones((self.n, len(bd)), bool)], 1)
-        self.A = np.where(ok[:, :, None], A, 0.0)
-        self.b = np.where(ok, b, np.inf)
-        self.ok = ok
-        self.Mo, self.co = Mo, co
-        gn = np.linalg.norm(Mo, axis=2)
+        rows = cell_rows(enum_net, codes, domain)
+        self.A, self.b, self.ok = rows.A, rows.b, rows.valid
+        self.Mo, self.co = rows.Mo, rows.co
+        gn = np.linalg.norm(self.Mo, axis=2)
         self.gscale = float(gn.max()) if gn.size else 0.0
 
 
@@ -611,7 +542,7 @@ def distance_to_decision_boundary(net, X, domain=None, method="auto", max_region
     nfb = 0
     if method == "global":
         edom = rs.domain.inner if hasattr(rs.domain, "origin") else rs.domain
-        P = _Pieces(rs.enum_net, edom, rs.codes, rs.points)
+        P = _Pieces(rs.enum_net, edom, rs.codes)
     for i in range(n):
         x0 = X[i]
         if tie[i]:
@@ -625,7 +556,7 @@ def distance_to_decision_boundary(net, X, domain=None, method="auto", max_region
                                  u * (1 + 1e-6) + rtol_abs)
             lrs = enumerate_regions(enum_net, ldom, max_regions=max_regions,
                                     tolerances=tolerances)
-            P = _Pieces(enum_net, ldom, lrs.codes, lrs.points)
+            P = _Pieces(enum_net, ldom, lrs.codes)
         best, bx, _, bj, k, fb = _search(P, x0, int(pred[i]), one, rtol_abs, fallback)
         nproj[i], nreg[i], nfb = k, P.n, nfb + fb
         dist[i] = best

@@ -6,8 +6,9 @@ What it computes
 polygon by clipping the domain's bounding box with the region's constraints
 (:meth:`~polyregion.RegionSet.constraints`, Sutherland-Hodgman clipping of a convex
 polygon by one half-plane at a time). Every edge keeps the label ``(layer, unit,
-breakpoint)`` of the hyperplane that made it (``layer = -1``: the domain's boundary), so
-boundaries can be coloured by the layer whose neuron drew them. :func:`partition` draws
+breakpoint)`` of the hyperplane that made it (``layer = -1``: the domain's boundary; for a
+max layer ``(layer, window, position)``), so boundaries can be coloured by the layer whose
+neuron drew them. :func:`partition` draws
 the polygons with matplotlib; :func:`save_partition` writes a PNG without pyplot.
 
 Cost
@@ -43,7 +44,8 @@ class Polygon:
     labels : ndarray, shape (m, 3), int
         ``labels[j] = (layer, unit, breakpoint)`` of the hyperplane carrying the edge from
         ``vertices[j]`` to ``vertices[(j + 1) % m]``; ``layer = -1`` for the domain's
-        boundary (and the drawing window of an unbounded domain).
+        boundary (and the drawing window of an unbounded domain). For an edge drawn by a
+        max layer the label is ``(layer, window, position)``.
     """
 
     vertices: np.ndarray
@@ -187,7 +189,7 @@ def _clip_all(V, L, A, b, labels, eps):
     A constraint that every vertex satisfies stays satisfied after further clipping (the
     polygon only shrinks), so only violated constraints are ever applied.
     """
-    while True:
+    while A.shape[0]:
         S = V @ A.T - b
         viol = S.max(axis=0)
         k = int(np.argmax(viol))
@@ -196,62 +198,22 @@ def _clip_all(V, L, A, b, labels, eps):
         V, L = _clip(V, L, A[k], b[k], labels[k], eps)
         if V is None:
             return None, None
+    return V, L
 
 
 def _batched(rs):
     """Constraints and affine maps of all regions at once (2-D enumeration coordinates).
 
-    Returns ``A (n, R, 2)``, ``b (n, R)``, ``labels (R, 3)``, ``M (n, K, 2)``, ``c (n, K)``:
-    every neuron contributes one row per breakpoint of its activation (``u >= t`` below
-    the region's piece, ``u <= t`` above it; rows of neurons constant on a region are
-    ``0 <= inf``), then come the domain's facets (``layer = -1``). Rows are unit vectors.
+    Returns ``A (n, R, 2)``, ``b (n, R)``, ``labels (R, 3)``, ``M (n, K, 2)``, ``c (n, K)``
+    from :func:`polyregion._rows.cell_rows`: unit rows, one slot per (breakpoint, neuron)
+    of a scalar layer and per (position, window) of a max layer, valid where the
+    hyperplane bounds the region; the other rows (and those of neurons constant on a
+    region) are ``0 <= inf``; then the domain's facets (``layer = -1``).
     """
-    from .config import DEFAULT_TOLERANCES
+    from ._rows import cell_rows
 
-    net = rs.enum_net
-    codes = rs.codes.astype(np.int64)
-    n = len(rs)
-    M = np.broadcast_to(np.eye(2), (n, 2, 2))
-    c = np.zeros((n, 2))
-    rows, rhs, labels = [], [], []
-    off = 0
-    for l, (W, bias) in enumerate(zip(net.weights, net.biases)):
-        G = np.einsum("ij,njk->nik", W, M)
-        g = c @ W.T + bias
-        if l == net.n_layers - 1:
-            M, c = G, g
-            break
-        act = net.activations[l]
-        t = np.asarray(act.breakpoints)
-        q = codes[:, off:off + W.shape[0]]
-        nrm = np.linalg.norm(G, axis=2)
-        gmax = nrm.max(axis=1, keepdims=True) if W.shape[0] else nrm
-        const = (nrm <= DEFAULT_TOLERANCES.zero_row * gmax) | (nrm == 0)
-        for k, tk in enumerate(t):
-            below = k < q  # region's piece is above breakpoint k: u >= t_k
-            sign = np.where(below, -1.0, 1.0)
-            a = sign[:, :, None] * G
-            r = sign * (tk - g)
-            a = np.where(const[:, :, None], 0.0, a)
-            r = np.where(const, np.inf, r)
-            rows.append(a)
-            rhs.append(r)
-            labels.extend((l, j, k) for j in range(W.shape[0]))
-        s = np.asarray(act.slopes)[q]
-        M = s[:, :, None] * G
-        c = s * g + np.asarray(act.intercepts)[q]
-        off += W.shape[0]
-    Ad, bd = rs.domain.halfspaces()
-    if Ad.shape[0]:
-        rows.append(np.broadcast_to(Ad, (n,) + Ad.shape))
-        rhs.append(np.broadcast_to(bd, (n, len(bd))))
-        labels.extend((-1, j, 0) for j in range(len(bd)))
-    A = np.concatenate(rows, axis=1) if rows else np.zeros((n, 0, 2))
-    b = np.concatenate(rhs, axis=1) if rhs else np.zeros((n, 0))
-    nrm = np.linalg.norm(A, axis=2)
-    safe = np.where(nrm > 0, nrm, 1.0)
-    A, b = A / safe[:, :, None], b / safe
-    return A, b, np.array(labels, dtype=np.int64).reshape(-1, 3), M, c
+    rows = cell_rows(rs.enum_net, rs.codes, rs.domain)
+    return rows.A, rows.b, rows.labels, rows.Mo, rows.co
 
 
 def _decision_segments(rs, polys, eps):

@@ -368,11 +368,11 @@ class RegionSet:
         return verify(self, n=n, seed=seed, **kwargs)
 
     # ------------------------------------------------------------------ adjacency
-    def adjacency(self):
+    def adjacency(self, as_networkx=True):
         """Region adjacency graph (networkx); see :func:`polyregion.graph.adjacency`."""
         from .graph import adjacency
 
-        return adjacency(self)
+        return adjacency(self, as_networkx=as_networkx)
 
     def facets(self, i):
         """Irredundant, labelled facets of region ``i``; see :func:`polyregion.graph.facets`."""
@@ -457,6 +457,10 @@ class RegionSet:
                 f"{os.fspath(path)!r} is not a RegionSet file of format version "
                 f"{REGIONS_FORMAT_VERSION} (found format_version {fv.tolist()!r})."
             )
+        if not {"codes", "points", "radii", "net_W0"} <= set(data):
+            raise FileFormatError(
+                f"{os.fspath(path)!r} is not a valid RegionSet file: it lacks the arrays "
+                "codes, points, radii and net_W0 (is it a network file? use pr.load).")
         try:
             net = network_from_arrays(data, os.fspath(path), prefix="net_")
             domain = domain_from_arrays(data)

@@ -50,6 +50,7 @@ import numpy as np
 
 from .domain import Box, Domain, Slice, Space, as_domain
 from .errors import InvalidDomainError, InvalidInputError
+from .network import MaxPool
 
 __all__ = [
     "CountEstimate",
@@ -240,6 +241,11 @@ def _forward_codes(layers, acts, T):
     for (W, b), act in zip(layers[:-1], acts):
         u = z @ W.T
         u += b
+        if isinstance(act, MaxPool):
+            j = act.piece(u)
+            out.append(j)
+            z = np.take_along_axis(u, act.winners(j), axis=1)
+            continue
         t = act.breakpoints
         if len(t) == 1:
             on = u >= t[0]
@@ -900,52 +906,15 @@ _INACTIVE_B = 2.0 ** 60   # right-hand side of padding rows 0 . x <= _INACTIVE_B
 def _batch_constraints(enum_net, codes, domain):
     """Constraints of many cells at once: ``A (N, m, d)``, ``b (N, m)``.
 
-    The same rows as :func:`polyregion.regions.cell_constraints` (unit rows, neurons that
-    are constant on a cell dropped, domain facets last); absent rows are padded as
+    The same rows as :func:`polyregion.regions.cell_constraints` (unit rows, neurons and
+    max-layer comparisons that are constant on a cell dropped, domain facets last), laid
+    out by :func:`polyregion._rows.cell_rows`; absent rows are padded as
     ``0 . x <= _INACTIVE_B``.
     """
-    from .config import DEFAULT_TOLERANCES
+    from ._rows import cell_rows
 
-    codes = np.asarray(codes)
-    N, k = codes.shape[0], enum_net.input_dim
-    M = np.broadcast_to(np.eye(k), (N, k, k)).copy()
-    c = np.zeros((N, k))
-    As, bs = [], []
-    off = 0
-    layers = enum_net.effective_layers()
-    for l, act in enumerate(enum_net.activations):
-        W, bias = layers[l]
-        w = W.shape[0]
-        G = np.einsum("ij,njk->nik", W, M)
-        g = c @ W.T + bias
-        nrm = np.linalg.norm(G, axis=2)
-        gmax = nrm.max(axis=1, keepdims=True)
-        live = ~((nrm <= DEFAULT_TOLERANCES.zero_row * gmax) | (nrm == 0))
-        t = np.asarray(act.breakpoints, float)
-        q = codes[:, off:off + w].astype(np.int64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv = np.where(live, 1.0 / nrm, 0.0)
-        if len(t) == 1:   # one row per neuron: u <= t (piece 0) or u >= t (piece 1)
-            sgn = np.where(q > 0, -1.0, 1.0)
-            blocks = [(live, sgn, sgn * (t[0] - g))]
-        else:             # piece q: t[q-1] <= u <= t[q]
-            blocks = [((q > 0) & live, -1.0, g - t[np.maximum(q - 1, 0)]),
-                      ((q < len(t)) & live, 1.0, t[np.minimum(q, len(t) - 1)] - g)]
-        for has, sgn, rhs in blocks:
-            As.append((np.where(has, sgn, 0.0) * inv)[..., None] * G)
-            bs.append(np.where(has, rhs * inv, _INACTIVE_B))
-        s = np.asarray(act.slopes)[q]
-        M = s[..., None] * G
-        c = s * g + np.asarray(act.intercepts)[q]
-        off += w
-    A0, b0 = domain.halfspaces()
-    if A0.shape[0]:
-        n0 = np.linalg.norm(A0, axis=1)
-        As.append(np.broadcast_to(A0 / n0[:, None], (N,) + A0.shape))
-        bs.append(np.broadcast_to(b0 / n0, (N, A0.shape[0])))
-    if not As:
-        return np.zeros((N, 0, k)), np.zeros((N, 0))
-    return np.concatenate(As, axis=1), np.concatenate(bs, axis=1)
+    rows = cell_rows(enum_net, codes, domain, pad=_INACTIVE_B)
+    return rows.A, rows.b
 
 
 # ---------------------------------------------------------------------------- verify

@@ -175,6 +175,7 @@ class Expansion:
             T = C[[s[0] for s in cands]]
             t = c[[s[0] for s in cands]]
         self.net = Network.from_arrays(Ws, bs, activation=acts or "relu")
+        self.bounded = box is not None
         self.true_layers = true_layers
         self.labels = np.array(labels, np.int64).reshape(-1, 2)
 
@@ -227,6 +228,13 @@ def merge(net, domain, sub, ex):
 
     tc = ex.true_codes(sub.codes)
     n = tc.shape[0]
+    carried = np.flatnonzero(ex.labels[:, 1] < 0)
+    if ex.bounded and n and len(carried) and np.any(sub.codes[:, carried] == 0):
+        from ..errors import SolverError
+
+        raise SolverError(  # pragma: no cover - the shift bounds every carried value
+            "A carried value of a max layer's tournament left its interval bound; the "
+            "enumeration of this max network is not exact. Please report this network.")
     if n:
         m = tc.shape[1]
         # by code (the primary key is lexsort's last), then the largest ball first
