@@ -214,3 +214,47 @@ def test_training_mode_bn_folds_through_max_layers():
     assert np.allclose(pr.bn.fold(net, B).forward(B), V @ W2.T, atol=1e-10)
     with pytest.raises(pr.InvalidNetworkError, match="max layers"):
         pr.bn.hyperplanes(net, B)
+
+
+# ---------------------------------------------------------------------- adjacency
+@pytest.mark.parametrize("seed", range(3))
+def test_adjacency_of_max_nets_matches_all_pairs_oracle(seed):
+    """Edges = pairs of regions whose closures share a (d-1)-ball (all-pairs LPs on the
+    regions' own H-representations); facets = irredundant halfspaces, with the same
+    labels; every interior piece seen from both sides; Euler's formula in 2-D."""
+    from test_graph import brute_adjacency, euler_counts
+
+    rng = np.random.default_rng(seed)
+    d = 2 + seed % 2
+    if seed % 2 == 0:
+        net = _relu_pool(rng, d, 6, [[0, 1, 2, 3], [2, 3, 4], [4, 5]])
+    else:
+        net = _maxout(rng, d, 3, 2)
+    rs = pr.enumerate_regions(net, pr.Box.cube(d))
+    G = rs.adjacency()
+    assert {tuple(sorted(e)) for e in G.edges()} == brute_adjacency(rs)
+    for i in range(len(rs)):
+        F = rs.facets(i)
+        A, b, labels = rs.halfspaces(i, with_labels=True)
+        assert len(F) == len(A)
+        # same hyperplanes; the (layer, unit) carrying each facet in the region's own rows
+        # are named by the graph too (which also names a window whose argmax changes
+        # across the facet only through a tie with entries that are 0 in the region)
+        for f in range(len(F)):
+            r = np.flatnonzero(np.all(np.abs(A - F.A[f]) < 1e-9, axis=1)
+                               & (np.abs(b - F.b[f]) < 1e-9))
+            assert len(r) == 1
+            assert {t[:2] for t in labels[r[0]]} <= {t[:2] for t in F.labels[f]}
+        for f in range(len(F)):  # the facet's point lies on its hyperplane, inside the region
+            assert abs(F.A[f] @ F.points[f] - F.b[f]) < 1e-9
+            assert np.all(A @ F.points[f] <= b + 1e-9)
+    for u, v, data in G.edges(data=True):
+        p = data["point"]
+        a = data["hyperplane"][0]
+        codes = net.codes(np.array([p - 1e-7 * a, p + 1e-7 * a]))
+        assert {tuple(c) for c in codes} == {tuple(rs.codes[u]), tuple(rs.codes[v])}
+    if d == 2:
+        V, E, F, mult = euler_counts(rs)
+        assert V - E + F == 1
+    lr = rs.linear_regions()
+    assert lr.n_linear <= lr.n_activation == len(rs)

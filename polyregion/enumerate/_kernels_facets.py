@@ -24,6 +24,13 @@ That code is looked up by binary search in the sorted codes. When it is not a re
 pass of value and tangent at ``(centre, normal)`` gives the code of the points
 ``centre + eps * normal`` for infinitesimal ``eps``. :func:`verify_neighbours` then checks
 each match against the neighbour's own facets and flags the rest for the Python layer.
+
+Walk (bounded 2-D/3-D domains, :func:`walk_facets`). The same facets for all regions at
+once, by one walk down the trie of the sorted codes: a cell is the range of regions below
+a code prefix with the domain polygon/polytope cut by the rows decided so far, sharing its
+pre-activation maps with every region below it; a leaf's polytope faces are the region's
+facets. Regions the walk cannot decide with a ``dup_tol`` margin are left to
+:func:`region_facets`.
 """
 
 from __future__ import annotations
@@ -611,6 +618,17 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     return out
 
 
+@njit(cache=True)
+def _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, x, n, on_tol,
+            zero_tol, codes, stats):
+    """Row of ``codes`` holding the points ``x + eps * n`` (:func:`code_across`), or -1;
+    counts the forward pass in ``stats[4]``."""
+    stats[4] += 1
+    q = code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, x, n,
+                    on_tol, zero_tol)
+    return find_code(codes, q)
+
+
 # --------------------------------------------------------------------------- 3-D clipping
 @njit(cache=True)
 def cube_polytope(half):
@@ -826,6 +844,37 @@ def _face_cheb(A, b, j, frow, nfc, tol):
 
 
 @njit(cache=True)
+def _plane_slack(A, b, i, j, c, tol):
+    """Distance, inside the plane of row ``j`` (unit normal ``A[j]``) through ``c``, from
+    ``c`` to the boundary of row ``i``: ``inf`` for a parallel row that holds the plane,
+    ``-inf`` for one that excludes it (by more than ``tol``). Indices, not row views:
+    this runs for every pair of faces of every region."""
+    cos = 0.0
+    ac = 0.0
+    for t in range(A.shape[1]):
+        cos += A[i, t] * A[j, t]
+        ac += A[i, t] * c[t]
+    sl = b[i] - ac
+    nu2 = 1.0 - cos * cos
+    if nu2 <= 1e-24:
+        return -np.inf if sl < -tol else np.inf
+    return sl / np.sqrt(nu2)
+
+
+@njit(cache=True)
+def _edge_centre(P, e, a, beta, c):
+    """Midpoint of edge ``e`` of polygon ``P`` projected on its line ``a . x = beta``
+    (written to ``c``); returns the half-length."""
+    g = e + 1 if e + 1 < P.shape[0] else 0
+    c[0] = 0.5 * (P[e, 0] + P[g, 0])
+    c[1] = 0.5 * (P[e, 1] + P[g, 1])
+    off = a[0] * c[0] + a[1] * c[1] - beta
+    c[0] -= off * a[0]
+    c[1] -= off * a[1]
+    return 0.5 * np.sqrt((P[g, 0] - P[e, 0]) ** 2 + (P[g, 1] - P[e, 1]) ** 2)
+
+
+@njit(cache=True)
 def _cert_in_plane(A, b, j, c, tol, dcen, lim):
     """Radius of the largest ball around ``c`` (on row ``j``'s plane) inside the plane that
     satisfies every other row; -1 when a parallel row excludes the plane.
@@ -835,21 +884,14 @@ def _cert_in_plane(A, b, j, c, tol, dcen, lim):
     of radius ``R`` (at least the face's) around ``c``.
     """
     m = A.shape[0]
-    a = A[j]
     rho = np.inf
     for i in range(m):
         if i == j or dcen[i] >= lim:
             continue
-        cos = _dot(A[i], a)
-        nu2 = 1.0 - cos * cos
-        sl = b[i] - _dot(A[i], c)
-        if nu2 <= 1e-24:
-            if sl < -tol:
-                return -1.0
-            continue
-        q = sl / np.sqrt(nu2)
-        if q < rho:
-            rho = q
+        q = _plane_slack(A, b, i, j, c, tol)
+        if q == -np.inf:
+            return -1.0
+        rho = min(rho, q)
     return rho
 
 
@@ -873,6 +915,67 @@ def _sphere(V, nv, cen):
         if d2 > r2:
             r2 = d2
     return np.sqrt(r2) * (1.0 + 1e-12) + 1e-15
+
+
+@njit(cache=True)
+def _same_plane(A, b, r, i, dup_tol):
+    """Rows ``r`` and ``i`` are the same hyperplane (same side)."""
+    return abs(b[r] - b[i]) <= dup_tol and _dot(A[r], A[i]) >= 1.0 - 1e-12
+
+
+@njit(cache=True)
+def _is_dup(A, b, rows, n_rows, j, dup_tol):
+    """Row ``j`` is the same hyperplane as one of ``rows[:n_rows]``."""
+    for f in range(n_rows):
+        if _same_plane(A, b, rows[f], j, dup_tol):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _decide_rest(A, b, order, is_face, doubt, dcen, rad, VV, nv, S, nS, in_S, nfo, frow_out,
+                 fc_out, fr_out, tol, dup_tol, piv_tol, opt_tol, max_iter, stats):
+    """The clipping screen's last steps (2-D and 3-D): a row that is not a face is
+    redundant when the polytope (vertices ``VV[:nv, :k]``, bounding ball ``rad`` with row
+    slacks ``dcen`` at its centre) stays farther than ``dup_tol`` from its plane, else
+    doubtful; doubtful rows (and faces whose check failed) that do not duplicate a facet
+    get the exact in-plane LP, nearest first. Returns the number of facets."""
+    m, k = A.shape
+    for t in range(m):
+        j = order[t]
+        if is_face[j]:
+            continue
+        if rad - dcen[j] < -dup_tol:
+            stats[3] += 1
+            continue
+        smax = -np.inf
+        for v in range(nv):
+            sv = 0.0
+            for e in range(k):
+                sv += A[j, e] * VV[v, e]
+            sv -= b[j]
+            if sv > smax:
+                smax = sv
+        if smax < -dup_tol:
+            stats[3] += 1
+        else:
+            doubt[j] = True
+    # doubtful rows: exact in-plane LP (after the duplicate test), nearest first
+    for t in range(m):
+        j = order[t]
+        if not doubt[j]:
+            continue
+        if _is_dup(A, b, frow_out, nfo, j, dup_tol):
+            continue
+        stats[0] += 1
+        r, c, nS = _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter,
+                             stats[6:7])
+        if r > tol:
+            frow_out[nfo] = j
+            fc_out[nfo] = c
+            fr_out[nfo] = r
+            nfo += 1
+    return nfo
 
 
 @njit(cache=True)
@@ -926,44 +1029,9 @@ def _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol, dup_to
             nfo += 1
         else:
             doubt[j] = True
-    for t in range(m):
-        j = order[t]
-        if is_face[j]:
-            continue
-        if rad - dcen[j] < -dup_tol:
-            stats[3] += 1
-            continue
-        smax = -np.inf
-        for v in range(nv):
-            sv = A[j, 0] * V[v, 0] + A[j, 1] * V[v, 1] + A[j, 2] * V[v, 2] - b[j]
-            if sv > smax:
-                smax = sv
-        if smax < -dup_tol:
-            stats[3] += 1
-        else:
-            doubt[j] = True
-    # doubtful rows: exact in-plane LP (after the duplicate test), nearest first
-    for t in range(m):
-        j = order[t]
-        if not doubt[j]:
-            continue
-        dup = False
-        for f in range(nfo):
-            rr = frow_out[f]
-            if abs(b[rr] - b[j]) <= dup_tol and _dot(A[rr], A[j]) >= 1.0 - 1e-12:
-                dup = True
-                break
-        if dup:
-            continue
-        stats[0] += 1
-        r, c, nS = _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter,
-                             stats[6:7])
-        if r > tol:
-            frow_out[nfo] = j
-            fc_out[nfo] = c
-            fr_out[nfo] = r
-            nfo += 1
-    return nfo
+    return _decide_rest(A, b, order, is_face, doubt, dcen, rad, V, nv, S, nS, in_S, nfo,
+                        frow_out, fc_out, fr_out, tol, dup_tol, piv_tol, opt_tol, max_iter,
+                        stats)
 
 
 @njit(cache=True)
@@ -1051,14 +1119,7 @@ def _facets_clip2(A, b, lab, order, P0, tol, dup_tol, piv_tol, opt_tol, max_iter
             doubt[j] = True
             continue
         is_face[j] = True
-        g = e + 1 if e + 1 < nv else 0
-        c[0] = 0.5 * (P[e, 0] + P[g, 0])
-        c[1] = 0.5 * (P[e, 1] + P[g, 1])
-        r = 0.5 * np.sqrt((P[g, 0] - P[e, 0]) ** 2 + (P[g, 1] - P[e, 1]) ** 2)
-        # the exact centre lies on the row's line
-        off = A[j, 0] * c[0] + A[j, 1] * c[1] - b[j]
-        c[0] -= off * A[j, 0]
-        c[1] -= off * A[j, 1]
+        r = _edge_centre(P, e, A[j], b[j], c)  # the exact centre lies on the row's line
         rho = _cert_in_plane(A, b, j, c, tol, dcen, lim)
         if r > tol and rho >= r * (1.0 - 1e-9) - 1e-15:
             frow_out[nfo] = j
@@ -1076,43 +1137,9 @@ def _facets_clip2(A, b, lab, order, P0, tol, dup_tol, piv_tol, opt_tol, max_iter
             fr_out[g] = fr_out[f]
             g += 1
     nfo = g
-    for t in range(m):
-        j = order[t]
-        if is_face[j]:
-            continue
-        if rad - dcen[j] < -dup_tol:
-            stats[3] += 1
-            continue
-        smax = -np.inf
-        for v in range(nv):
-            sv = A[j, 0] * P[v, 0] + A[j, 1] * P[v, 1] - b[j]
-            if sv > smax:
-                smax = sv
-        if smax < -dup_tol:
-            stats[3] += 1
-        else:
-            doubt[j] = True
-    for t in range(m):
-        j = order[t]
-        if not doubt[j]:
-            continue
-        dup = False
-        for f in range(nfo):
-            rr = frow_out[f]
-            if abs(b[rr] - b[j]) <= dup_tol and _dot(A[rr], A[j]) >= 1.0 - 1e-12:
-                dup = True
-                break
-        if dup:
-            continue
-        stats[0] += 1
-        r, cc, nS = _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter,
-                              stats[6:7])
-        if r > tol:
-            frow_out[nfo] = j
-            fc_out[nfo] = cc
-            fr_out[nfo] = r
-            nfo += 1
-    return nfo
+    return _decide_rest(A, b, order, is_face, doubt, dcen, rad, P, nv, S, nS, in_S, nfo,
+                        frow_out, fc_out, fr_out, tol, dup_tol, piv_tol, opt_tol, max_iter,
+                        stats)
 
 
 @njit(cache=True)
@@ -1147,13 +1174,7 @@ def _facets_lp(A, b, lab, p, order, lo0, hi0, tol, dup_tol, piv_tol, opt_tol, ma
         if box_ok and _box_max(A[j], lo, hi) < b[j] - tol:
             stats[3] += 1
             continue
-        dup = False
-        for f in range(nf):
-            rr = frow_out[f]
-            if abs(b[rr] - b[j]) <= dup_tol and _dot(A[rr], A[j]) >= 1.0 - 1e-12:
-                dup = True
-                break
-        if dup:
+        if _is_dup(A, b, frow_out, nf, j, dup_tol):
             continue  # same hyperplane as a facet: its label is collected later
         stats[0] += 1
         r, c, nS = _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter,
@@ -1317,7 +1338,7 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
         for f in range(f0, nf):
             rr = frow[f - f0]
             for i in range(m):
-                if i == rr or (abs(b[rr] - b[i]) <= dup_tol and _dot(A[rr], A[i]) >= 1.0 - 1e-12):
+                if i == rr or _same_plane(A, b, rr, i, dup_tol):
                     labs = _grow2(labs, nl)
                     labs[nl] = lab[i]
                     nl += 1
@@ -1326,26 +1347,12 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
         # neighbours
         q = np.empty(nn, np.uint8)
         for f in range(f0, nf):
-            interior = False
-            for s in range(lptr[f], lptr[f + 1]):
-                if labs[s, 0] >= 0:
-                    interior = True
-            if not interior:
+            if not _flip_code(code, labs, lptr[f], lptr[f + 1], dims_off, q):
                 continue
-            q[:] = code
-            for s in range(lptr[f], lptr[f + 1]):
-                l = labs[s, 0]
-                if l < 0:
-                    continue
-                idx = dims_off[l] + labs[s, 1]
-                qq = labs[s, 2]
-                q[idx] = qq if code[idx] == qq + 1 else qq + 1
             nb_i = find_code(codes, q)
             if nb_i < 0:
-                stats[4] += 1
-                q2 = code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
-                                 intercepts, fc[f], fa[f], on_tol, zero_tol)
-                nb_i = find_code(codes, q2)
+                nb_i = _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
+                               intercepts, fc[f], fa[f], on_tol, zero_tol, codes, stats)
             nbr[f] = nb_i
         ptr[ri + 1] = nf
     return (ptr, fa[:nf].copy(), fb[:nf].copy(), fc[:nf].copy(), fr[:nf].copy(),
@@ -1492,3 +1499,559 @@ def jacobians(W_flat, W_off, dims, slopes, codes):
             M = G
         res[i] = M
     return res
+
+
+# --------------------------------------------------------------------------- tree walk
+#: ``walk_facets`` status of a region: its facets come from the walk, or it must be
+#: recomputed by :func:`region_facets` (a row within ``dup_tol`` of its polytope, a thin
+#: face, an inconsistent code range: whatever the walk cannot decide exactly).
+WALK_OK = 0
+WALK_REDO = 1
+
+
+@njit(cache=True)
+def code_hashes(codes, Z):
+    """Zobrist hash of each code: XOR of ``Z[neuron, piece]``."""
+    n, nn = codes.shape
+    H = np.zeros(n, np.uint64)
+    for i in range(n):
+        h = np.uint64(0)
+        for t in range(nn):
+            h ^= Z[t, codes[i, t]]
+        H[i] = h
+    return H
+
+
+@njit(cache=True)
+def _find_hashed(codes, q, h, hs, ho):
+    """Row of ``codes`` equal to ``q`` (hash ``h``; ``hs`` sorted hashes, ``ho`` their
+    rows), or -1."""
+    lo = 0
+    hi = hs.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if hs[mid] < h:
+            lo = mid + 1
+        else:
+            hi = mid
+    nn = q.shape[0]
+    while lo < hs.shape[0] and hs[lo] == h:
+        r = ho[lo]
+        same = True
+        for t in range(nn):
+            if codes[r, t] != q[t]:
+                same = False
+                break
+        if same:
+            return r
+        lo += 1
+    return -1
+
+
+@njit(cache=True)
+def codes_sorted(codes):
+    """True when the rows of ``codes`` are in strictly increasing lexicographic order."""
+    n, nn = codes.shape
+    for i in range(1, n):
+        t = 0
+        while t < nn and codes[i, t] == codes[i - 1, t]:
+            t += 1
+        if t == nn or codes[i, t] < codes[i - 1, t]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _poly_vertices(k, P, V, nv):
+    """The vertex array (first ``k`` columns) and count of a 2-D polygon / 3-D polytope."""
+    if k == 2:
+        return P, P.shape[0]
+    return V, nv
+
+
+@njit(cache=True)
+def _face_row(k, P, frow, f):
+    return int(P[f, 2]) if k == 2 else frow[f]
+
+
+@njit(cache=True)
+def _walk_cut(k, P, V, nv, fv, fs, frow, nfc, cen, rad, tabA, tabB, row, dup_tol, eps):
+    """Restrict a cell to the row ``tabA[row] . x <= tabB[row]``.
+
+    Returns ``(status, P, V, nv, fv, fs, frow, nfc)``; status 0: the row stays farther
+    than ``dup_tol`` from the cell (redundant there), 1: cut, 2: undecided (a vertex
+    within ``dup_tol`` of the plane, an empty side, a degenerate cut, or a removed face
+    whose plane stays within ``dup_tol`` of the cut cell).
+    """
+    a = tabA[row]
+    beta = tabB[row]
+    d = -beta
+    for t in range(k):
+        d += a[t] * cen[t]
+    if d + rad < -dup_tol:
+        return 0, P, V, nv, fv, fs, frow, nfc
+    if d - rad > dup_tol:
+        return 2, P, V, nv, fv, fs, frow, nfc
+    VV, n_v = _poly_vertices(k, P, V, nv)
+    s = np.empty(n_v)
+    smax = -np.inf
+    smin = np.inf
+    amin = np.inf
+    for v in range(n_v):
+        sv = -beta
+        for t in range(k):
+            sv += a[t] * VV[v, t]
+        s[v] = sv
+        smax = max(smax, sv)
+        smin = min(smin, sv)
+        amin = min(amin, abs(sv))
+    if smax < -dup_tol:
+        return 0, P, V, nv, fv, fs, frow, nfc
+    if amin <= dup_tol or smin > 0.0:
+        return 2, P, V, nv, fv, fs, frow, nfc
+    # faces entirely beyond the plane disappear: their planes must stay clear of the cut
+    n_f = n_v if k == 2 else nfc
+    gone = np.empty(n_f, np.int64)
+    ng = 0
+    for f in range(n_f):
+        out = True
+        if k == 2:
+            out = s[f] > 0.0 and s[f + 1 if f + 1 < n_v else 0] > 0.0
+        else:
+            for t in range(fs[f], fs[f + 1]):
+                if s[fv[t]] <= 0.0:
+                    out = False
+                    break
+        if out:
+            gone[ng] = _face_row(k, P, frow, f)
+            ng += 1
+    if k == 2:
+        st, P = _clip2(P, a, beta, row, eps)
+    else:
+        st, V, nv, fv, fs, frow, nfc = clip3(V, nv, fv, fs, frow, nfc, a, beta, row, eps)
+    if st != 1:
+        return 2, P, V, nv, fv, fs, frow, nfc
+    VV, n_v = _poly_vertices(k, P, V, nv)
+    for g in range(ng):
+        r = gone[g]
+        for v in range(n_v):
+            sv = -tabB[r]
+            for t in range(k):
+                sv += tabA[r, t] * VV[v, t]
+            if sv >= -dup_tol:
+                return 2, P, V, nv, fv, fs, frow, nfc
+    return 1, P, V, nv, fv, fs, frow, nfc
+
+
+@njit(cache=True)
+def _next_map(WT, W_off, b_flat, b_off, dims, slopes, intercepts, codes, r, off, l, Gt):
+    """Pre-activation map of layer ``l + 1`` (rows 0..k-1: coefficients, row k: offset)
+    from that of layer ``l`` and the layer-``l`` code of ``codes[r]``."""
+    k = dims[0]
+    nl = dims[l + 1]
+    nn = dims[l + 2]
+    G2 = np.zeros((k + 1, nn))
+    for i in range(nn):
+        G2[k, i] = b_flat[b_off[l + 1] + i]
+    for j in range(nl):
+        piece = codes[r, off + j]
+        sl = slopes[l, piece]
+        w0 = W_off[l + 1] + j * nn
+        w = WT[w0:w0 + nn]  # slices (not flat indices) let the loop vectorise
+        for t in range(k + 1):
+            m = sl * Gt[t, j]
+            if t == k:
+                m += intercepts[l, piece]
+            if m == 0.0:
+                continue
+            row = G2[t]
+            for i in range(nn):
+                row[i] += w[i] * m
+    return G2
+
+
+@njit(cache=True)
+def _map_gmax(Gt, k):
+    best = 0.0
+    for j in range(Gt.shape[1]):
+        s = 0.0
+        for t in range(k):
+            s += Gt[t, j] * Gt[t, j]
+        best = max(best, s)
+    return np.sqrt(best)
+
+
+@njit(cache=True)
+def _flip_code(code, labs, s0, s1, dims_off, q):
+    """``q``: ``code`` with the neurons of labels ``labs[s0:s1]`` moved to the piece
+    across their breakpoint; False when no label is a neuron (a domain facet)."""
+    q[:] = code
+    interior = False
+    for s in range(s0, s1):
+        l = labs[s, 0]
+        if l < 0:
+            continue
+        interior = True
+        idx = dims_off[l] + labs[s, 1]
+        qq = labs[s, 2]
+        q[idx] = qq if code[idx] == qq + 1 else qq + 1
+    return interior
+
+
+@njit(cache=True)
+def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A0, b0,
+                codes, Z, tol, zero_tol, dup_tol, on_tol, stats):
+    """Facets of all regions of a bounded 2-D or 3-D domain by one walk down the trie of
+    their sorted codes.
+
+    A cell of the walk holds the regions whose codes share a prefix (a contiguous range
+    of the sorted ``codes``) and the domain polygon/polytope cut by the rows of the
+    neurons decided so far; the next neuron's row(s) are computed from the cell's
+    pre-activation map (shared by the whole range, as in the planar enumeration) and cut
+    the cell for each piece present in the range. A leaf is one region and its polytope:
+    every face (2-D: the edge's midpoint and half-length; 3-D: the face's inscribed
+    circle, :func:`_face_cheb`) is a facet, labelled by its row. Whatever the walk cannot
+    decide with a margin of ``dup_tol`` (see :func:`_walk_cut`; thin faces) marks the
+    regions :data:`WALK_REDO`: the caller recomputes them by :func:`region_facets`, which
+    decides by the same rule, so both give the same facets. Neighbours as in
+    :func:`region_facets`, looked up by Zobrist hash (``Z[neuron, piece]``).
+
+    Returns ``(ok, status, ptr, fa, fb, fc, fr, nbr, labs)``: ``ok = False`` when the
+    domain is not a clean polygon/polytope (nothing computed); per region its status and
+    facet block ``ptr`` (empty for ``WALK_REDO``); one label per facet. ``stats`` (as for
+    :func:`region_facets`): [2] rows tested, [3] rows decided without a cut, [4] tangent
+    forward passes, [5] trie cells, [7] layer maps, [8] cuts.
+    """
+    k = dims[0]
+    n = codes.shape[0]
+    nn = codes.shape[1]
+    n_hidden = dims.shape[0] - 2
+    eps = CLIP_EPS
+    status = np.zeros(n, np.int64)
+    cnt = np.zeros(n, np.int64)
+    dims_off = np.zeros(dims.shape[0], np.int64)
+    for l in range(1, dims.shape[0]):
+        dims_off[l] = dims_off[l - 1] + dims[l]
+    # the domain as a labelled polygon (2-D) or polytope (3-D); rows 0.. are its rows
+    P = np.zeros((0, 5))
+    V, nv, fv, fs, frow, nfc = cube_polytope(2.0)
+    if k == 2:
+        ok, P = domain_polygon_rows(A0, b0, eps)
+    else:
+        ok, V, nv, fv, fs, frow, nfc = domain_polytope(A0, b0, eps)
+    fa = np.empty((16, k))
+    fb = np.empty(16)
+    fc = np.empty((16, k))
+    fr = np.empty(16)
+    nbr = np.empty(16, np.int64)
+    labs = np.empty((16, 3), np.int64)
+    ptr = np.zeros(n + 1, np.int64)
+    if not ok or n == 0:
+        return False, status, ptr, fa[:0], fb[:0], fc[:0], fr[:0], nbr[:0], labs[:0]
+    nA = A0.shape[0]
+    tabA = np.empty((max(2 * n + nA, 16), k))
+    tabB = np.empty(tabA.shape[0])
+    tabL = np.empty((tabA.shape[0], 3), np.int64)
+    for i in range(nA):
+        tabA[i] = A0[i]
+        tabB[i] = b0[i]
+        tabL[i, 0] = -1
+        tabL[i, 1] = i
+        tabL[i, 2] = 0
+    ntab = nA
+    # a domain row that is not a face must stay clear of the domain
+    VV, n_v = _poly_vertices(k, P, V, nv)
+    nf0 = P.shape[0] if k == 2 else nfc
+    for i in range(nA):
+        face = False
+        for f in range(nf0):
+            if _face_row(k, P, frow, f) == i:
+                face = True
+        if face:
+            continue
+        for v in range(n_v):
+            sv = -b0[i]
+            for t in range(k):
+                sv += A0[i, t] * VV[v, t]
+            if sv >= -dup_tol:
+                ok = False
+    if not ok:
+        return False, status, ptr, fa[:0], fb[:0], fc[:0], fr[:0], nbr[:0], labs[:0]
+    H = code_hashes(codes, Z)
+    ho = np.argsort(H)
+    hs = H[ho]
+    # transposed weights of layers >= 1 (contiguous updates), first-layer map
+    L = dims.shape[0] - 1
+    WT = np.empty(W_flat.shape[0])
+    for l in range(1, L):
+        nl = dims[l]
+        nx = dims[l + 1]
+        for i in range(nx):
+            for j in range(nl):
+                WT[W_off[l] + j * nx + i] = W_flat[W_off[l] + i * nl + j]
+    n1 = dims[1] if n_hidden > 0 else 0
+    Gt0 = np.empty((k + 1, n1))
+    for i in range(n1):
+        for t in range(k):
+            Gt0[t, i] = W_flat[W_off[0] + k * i + t]
+        Gt0[k, i] = b_flat[b_off[0] + i]
+    cen = np.empty(k)
+    bc = np.empty(k)
+    bh = np.empty(k)
+    fcen = np.empty(k)
+    q = np.empty(nn, np.uint8)
+    nf = 0
+    stack = [(P, V, nv, fv, fs, frow, nfc, Gt0, _map_gmax(Gt0, k), 0, 0, 0, n)]
+    while len(stack) > 0:
+        P, V, nv, fv, fs, frow, nfc, Gt, gmax, l, j, lo, hi = stack.pop()
+        stats[5] += 1
+        VV, n_v = _poly_vertices(k, P, V, nv)
+        rad = _sphere(VV, n_v, cen)
+        _bbox_k(VV, n_v, bc, bh)
+        redo = False
+        while l < n_hidden:
+            if j == dims[l + 1]:
+                if l + 1 < n_hidden:
+                    stats[7] += 1
+                    Gt = _next_map(WT, W_off, b_flat, b_off, dims, slopes, intercepts,
+                                   codes, lo, dims_off[l], l, Gt)
+                    gmax = _map_gmax(Gt, k)
+                l += 1
+                j = 0
+                continue
+            # neurons decided without touching the cell: skip them in one tight loop
+            j = _walk_scan(Gt, gmax, codes, lo, hi, dims_off[l], j, dims[l + 1], n_bp[l],
+                           bps, l, bc, bh, zero_tol, dup_tol, stats)
+            if j == dims[l + 1]:
+                continue
+            idx = dims_off[l] + j
+            v = codes[lo, idx]
+            s2 = 0.0
+            for t in range(k):
+                s2 += Gt[t, j] * Gt[t, j]
+            nrm = np.sqrt(s2)
+            j += 1
+            if nrm <= zero_tol * gmax or nrm == 0.0:
+                # constant on the cell: no row (several pieces here would be inconsistent)
+                if codes[hi - 1, idx] != v:
+                    redo = True
+                    break
+                continue
+            if codes[hi - 1, idx] != v:
+                # the range holds several pieces: keep the lowest, push the others
+                # (highest first, so that regions come out in index order)
+                bounds = np.empty(n_bp[l] + 2, np.int64)
+                nb_ = 0
+                g = lo
+                while g < hi:
+                    bounds[nb_] = g
+                    nb_ += 1
+                    g = _piece_end(codes, g, hi, idx)
+                bounds[nb_] = hi
+                for t in range(nb_ - 1, 0, -1):
+                    stack.append((P, V, nv, fv, fs, frow, nfc, Gt, gmax, l, j - 1,
+                                  bounds[t], bounds[t + 1]))
+                hi = bounds[1]
+            for side in range(2):
+                if side == 0 and v == 0:
+                    continue
+                if side == 1 and v >= n_bp[l]:
+                    continue
+                bq = v - 1 if side == 0 else v
+                sg = -1.0 if side == 0 else 1.0
+                beta = sg * (bps[l, bq] - Gt[k, j - 1]) / nrm
+                dc = 0.0
+                for t in range(k):
+                    dc += Gt[t, j - 1] * cen[t]
+                dc = sg * dc / nrm - beta
+                stats[2] += 1
+                if dc + rad < -dup_tol:  # the cell's bounding ball is inside: redundant
+                    stats[3] += 1
+                    continue
+                if ntab == tabA.shape[0]:
+                    tabA = _grow2(tabA, ntab)
+                    tabB = _grow1(tabB, ntab)
+                    tabL = _grow2(tabL, ntab)
+                for t in range(k):
+                    tabA[ntab, t] = sg * Gt[t, j - 1] / nrm
+                tabB[ntab] = beta
+                tabL[ntab, 0] = l
+                tabL[ntab, 1] = j - 1
+                tabL[ntab, 2] = bq
+                if _vertex_max(VV, n_v, tabA[ntab], beta) < -dup_tol:
+                    stats[3] += 1
+                    continue
+                st, P, V, nv, fv, fs, frow, nfc = _walk_cut(k, P, V, nv, fv, fs, frow, nfc,
+                                                            cen, rad, tabA, tabB, ntab,
+                                                            dup_tol, eps)
+                if st == 0:
+                    stats[3] += 1
+                if st == 2:
+                    redo = True
+                    break
+                if st == 1:
+                    ntab += 1
+                    stats[8] += 1
+                    VV, n_v = _poly_vertices(k, P, V, nv)
+                    rad = _sphere(VV, n_v, cen)
+                    _bbox_k(VV, n_v, bc, bh)
+            if redo:
+                break
+        if redo or hi - lo != 1:
+            for r in range(lo, hi):
+                status[r] = WALK_REDO
+            continue
+        # a leaf: one region and its polytope
+        reg = lo
+        code = codes[reg]
+        n_f = P.shape[0] if k == 2 else nfc
+        f0 = nf
+        if nf + n_f > fa.shape[0]:
+            fa = _grow2(fa, max(nf + n_f, fa.shape[0]))
+            fb = _grow1(fb, max(nf + n_f, fb.shape[0]))
+            fc = _grow2(fc, max(nf + n_f, fc.shape[0]))
+            fr = _grow1(fr, max(nf + n_f, fr.shape[0]))
+            nbr = _grow1(nbr, max(nf + n_f, nbr.shape[0]))
+            labs = _grow2(labs, max(nf + n_f, labs.shape[0]))
+        frows = np.empty(n_f, np.int64)
+        for f in range(n_f):
+            frows[f] = int(P[f, 2]) if k == 2 else frow[f]
+        for f in range(n_f):
+            row = frows[f]
+            dupl = False
+            for g in range(n_f):
+                if g != f and frows[g] == row:
+                    dupl = True
+            if dupl:
+                redo = True
+                break
+            if k == 2:
+                r = _edge_centre(P, f, tabA[row], tabB[row], fcen)
+            else:
+                r, c3 = _face_cheb(tabA, tabB, row, frow, nfc, tol)
+                fcen[:] = c3
+            rho = _cert_faces(tabA, tabB, frows, row, fcen, tol)
+            if not (r > tol * (1.0 + 1e-6) and rho >= r * (1.0 - 1e-9) - 1e-15):
+                redo = True
+                break
+            fa[nf] = tabA[row]
+            fb[nf] = tabB[row]
+            fc[nf] = fcen
+            fr[nf] = min(r, rho, 1.0)
+            labs[nf] = tabL[row]
+            nbr[nf] = -1
+            if _flip_code(code, labs, nf, nf + 1, dims_off, q):
+                l0 = labs[nf, 0]
+                i0 = dims_off[l0] + labs[nf, 1]
+                h = H[reg] ^ Z[i0, code[i0]] ^ Z[i0, q[i0]]
+                nb_i = _find_hashed(codes, q, h, hs, ho)
+                if nb_i < 0:
+                    nb_i = _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
+                                   intercepts, fc[nf], fa[nf], on_tol, zero_tol, codes, stats)
+                nbr[nf] = nb_i
+            nf += 1
+        if redo:
+            nf = f0
+            status[reg] = WALK_REDO
+            continue
+        cnt[reg] = nf - f0
+    for i in range(n):
+        ptr[i + 1] = ptr[i] + cnt[i]
+    return (True, status, ptr, fa[:nf].copy(), fb[:nf].copy(), fc[:nf].copy(),
+            fr[:nf].copy(), nbr[:nf].copy(), labs[:nf].copy())
+
+
+@njit(cache=True)
+def _walk_scan(Gt, gmax, codes, lo, hi, off, j, n_l, nb, bps, l, bc, bh, zero_tol, dup_tol,
+               stats):
+    """First neuron ``>= j`` of layer ``l`` that the walk must look at: one with several
+    pieces in ``codes[lo:hi]``, or whose row(s) may come within ``dup_tol`` of the cell's
+    bounding box (centre ``bc``, half-widths ``bh``); ``n_l`` when there is none."""
+    k = bc.shape[0]
+    while j < n_l:
+        idx = off + j
+        v = codes[lo, idx]
+        if codes[hi - 1, idx] != v:
+            return j
+        s2 = 0.0
+        u = Gt[k, j]
+        spread = 0.0
+        for t in range(k):
+            s2 += Gt[t, j] * Gt[t, j]
+            u += Gt[t, j] * bc[t]
+            spread += abs(Gt[t, j]) * bh[t]
+        nrm = np.sqrt(s2)
+        if not (nrm <= zero_tol * gmax or nrm == 0.0):
+            # below the breakpoint needs u <= bp, above needs u >= bp, on the whole box
+            margin = dup_tol * nrm
+            if v > 0:
+                stats[2] += 1
+                if bps[l, v - 1] - u + spread < -margin:
+                    stats[3] += 1
+                else:
+                    return j
+            if v < nb:
+                stats[2] += 1
+                if u + spread - bps[l, v] < -margin:
+                    stats[3] += 1
+                else:
+                    return j
+        j += 1
+    return j
+
+
+@njit(cache=True)
+def _vertex_max(VV, n_v, a, beta):
+    """``max_v a . v - beta`` over the vertices (first ``len(a)`` columns of ``VV``)."""
+    best = -np.inf
+    for v in range(n_v):
+        sv = -beta
+        for t in range(a.shape[0]):
+            sv += a[t] * VV[v, t]
+        best = max(best, sv)
+    return best
+
+
+@njit(cache=True)
+def _bbox_k(VV, n_v, bc, bh):
+    """Bounding box of the vertices (first ``len(bc)`` columns): centre and half-widths."""
+    for t in range(bc.shape[0]):
+        lo = np.inf
+        hi = -np.inf
+        for v in range(n_v):
+            lo = min(lo, VV[v, t])
+            hi = max(hi, VV[v, t])
+        bc[t] = 0.5 * (lo + hi)
+        bh[t] = 0.5 * (hi - lo)
+
+
+@njit(cache=True)
+def _piece_end(codes, lo, hi, idx):
+    """First row in ``codes[lo:hi]`` whose piece at neuron ``idx`` exceeds that of row
+    ``lo`` (the column is sorted within the range)."""
+    v = codes[lo, idx]
+    a = lo + 1
+    b = hi
+    while a < b:
+        mid = (a + b) // 2
+        if codes[mid, idx] > v:
+            b = mid
+        else:
+            a = mid + 1
+    return a
+
+
+@njit(cache=True)
+def _cert_faces(tabA, tabB, frows, j, c, tol):
+    """Radius of the largest ball around ``c`` inside row ``j``'s plane that satisfies
+    the other face rows ``frows`` of the cell (as :func:`_cert_in_plane`)."""
+    rho = np.inf
+    for f in range(frows.shape[0]):
+        i = frows[f]
+        if i == j:
+            continue
+        q = _plane_slack(tabA, tabB, i, j, c, tol)
+        if q == -np.inf:
+            return -1.0
+        rho = min(rho, q)
+    return rho

@@ -1,0 +1,115 @@
+"""Tests of the trie walk that builds the facet complex on bounded 2-D/3-D domains.
+
+Oracle: the per-region facet kernel (``region_facets``, itself tested against HiGHS, Euler's
+formula and brute-force neighbours in tests/test_graph.py) must give the same facets,
+labels, neighbours, rows and radii; in 2-D also the same facet points. In 3-D the
+Chebyshev centre of a face is not always unique (a rectangle face), so there the point is
+checked to lie on the facet's plane, inside the region's closure, with the facet's radius.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import polyregion as pr
+from oracles import he_net
+from polyregion import graph
+from test_graph import _clip_cases
+
+
+def _blocks(rs, walk):
+    ctx = graph._context(rs)
+    if walk:
+        (ptr, fa, fb, fc, fr, nbr, lptr, labs), _, n_redo = graph._facet_blocks(rs, ctx)
+    else:
+        (ptr, fa, fb, fc, fr, nbr, lptr, labs), _ = graph._run_facets(
+            rs, ctx["flat"], ctx["codes"], ctx["pts"], np.arange(len(rs)))
+        n_redo = None
+    out = []
+    for i in range(len(rs)):
+        rows = {}
+        for f in range(ptr[i], ptr[i + 1]):
+            key = (int(nbr[f]), tuple(sorted(map(tuple, labs[lptr[f]:lptr[f + 1]].tolist()))))
+            assert key not in rows
+            rows[key] = (fa[f], fb[f], fc[f], fr[f])
+        out.append(rows)
+    return out, n_redo
+
+
+def _check_same(rs):
+    walk, n_redo = _blocks(rs, True)
+    ref, _ = _blocks(rs, False)
+    d = rs.dim
+    for i, (W, R) in enumerate(zip(walk, ref)):
+        assert W.keys() == R.keys(), f"region {i}"
+        A, b, _ = rs.constraints(i)
+        flat = graph._context(rs)["flat"]
+        for key in W:
+            (aw, bw, cw, rw), (ar, br, cr, rr) = W[key], R[key]
+            assert np.allclose(aw, ar, atol=1e-12) and abs(bw - br) < 1e-12
+            assert abs(rw - rr) < 1e-9
+            if d == 2:
+                assert np.allclose(cw, cr, atol=1e-9)
+            else:  # on the plane, in the closure (enumeration coordinates)
+                c = flat.to_enum(cw)
+                a, beta = flat.row_to_enum(aw, bw)
+                assert abs(a @ c - beta) < 1e-9
+                assert np.all(A @ c <= b + 1e-9)
+    return n_redo
+
+
+@pytest.mark.parametrize("widths,d,seed,act", [
+    ([8, 8], 2, 1, "relu"), ([5, 5, 4], 2, 22, "relu"), ([16, 16], 2, 0, "relu"),
+    ([6, 5], 2, 3, "hardtanh"), ([6, 5], 2, 3, "relu6"), ([6, 5], 2, 3, "leaky_relu:0.1"),
+    ([6, 5], 3, 23, "relu"), ([6, 6], 3, 2, "abs"), ([5, 4], 3, 3, "hardtanh"),
+])
+def test_walk_equals_per_region_kernel(widths, d, seed, act):
+    net = he_net(widths, d, seed=seed, bias_std=0.3 if seed % 2 else 0.01, activation=act)
+    rs = pr.enumerate_regions(net, pr.Box.cube(d))
+    assert _check_same(rs) == 0  # generic nets: the walk decides every region
+
+
+@pytest.mark.parametrize("case", range(3, 7))
+def test_walk_degenerate_cases_fall_back(case):
+    # coincident neurons, three lines through a point, a deeper neuron constant at its
+    # breakpoint: the walk hands these regions to the per-region kernel, same result
+    net, d = _clip_cases()[case]
+    rs = pr.enumerate_regions(net, pr.Box.cube(d))
+    assert _check_same(rs) > 0
+
+
+def test_walk_on_slices():
+    net = he_net([8, 6], 5, seed=4, bias_std=0.3)
+    rng = np.random.default_rng(0)
+    for d in (2, 3):
+        sl = pr.Slice(rng.normal(size=5) * 0.1, rng.normal(size=(d, 5)), pr.Box.cube(d, 0.8))
+        _check_same(pr.enumerate_regions(net, sl))
+
+
+def test_edge_list_matches_graph():
+    rs = pr.enumerate_regions(he_net([6, 5], 3, seed=5, bias_std=0.3), pr.Box.cube(3))
+    G = rs.adjacency()
+    el = rs.adjacency(as_networkx=False)
+    assert isinstance(el, graph.EdgeList) and el.n_nodes == len(rs)
+    assert len(el) == G.number_of_edges() and np.all(el.u < el.v)
+    for e in range(len(el)):
+        u, v = int(el.u[e]), int(el.v[e])
+        att = G.edges[u, v]
+        assert att["neurons"] == tuple(map(tuple, el.neurons[el.neuron_ptr[e]:el.neuron_ptr[e + 1]].tolist()))
+        assert np.array_equal(att["hyperplane"][0], el.a[e]) and att["hyperplane"][1] == el.b[e]
+        assert np.array_equal(att["point"], el.point[e]) and att["radius"] == el.radius[e]
+        # the smaller region lies on the negative side of the hyperplane
+        assert el.a[e] @ rs.points[u] < el.b[e] < el.a[e] @ rs.points[v]
+    assert el.stats["n_one_sided"] == 0
+
+
+def test_codes_sorted_against_lexsort():
+    from polyregion.enumerate._kernels_facets import codes_sorted
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        c = rng.integers(0, 3, size=(int(rng.integers(2, 8)), 3)).astype(np.uint8)
+        ref = np.array_equal(np.lexsort(c.T[::-1]), np.arange(len(c))) and \
+            len(np.unique(c, axis=0)) == len(c)
+        assert codes_sorted(c) == ref
