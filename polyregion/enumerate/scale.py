@@ -1,23 +1,37 @@
-"""Enumeration in work units: parallel and distributed executors, streaming, budgets,
-checkpoints and resume.
+"""Enumeration in work units: parallel and distributed executors, streaming, results on
+disk, budgets, checkpoints and resume.
 
 Method
 ------
 The arrangement of the first ``k`` neurons of the first hidden layer is enumerated
-serially (cheap: ``k`` hyperplanes; ``k`` is the smallest power of two, capped at the
-layer's width, whose arrangement has at least ``TARGET_UNITS`` cells in the domain, so the
-plan does not depend on the executor). Each of its cells ``P`` (code ``c0`` of those
+serially (cheap: ``k`` hyperplanes; ``k`` is the first of 1, 2, ..., 8, 10, 13, 17, ...
+(steps of 25%, see :func:`next_k`), capped at the layer's width, whose arrangement has at
+least ``TARGET_UNITS`` cells in the domain, so the plan does not depend on the executor). Each of its cells ``P`` (code ``c0`` of those
 ``k`` neurons) is a *work unit*: the whole network is enumerated on the polytope ``P`` by
 the same kernel. Units are independent, so they can run anywhere: in this process, in a
 local process pool, or on a Dask cluster; the network is shipped once per worker. A unit's
-computation depends only on the unit, so the final RegionSet (sorted by code) is
-identical, array for array, whatever the executor and whatever the order units complete
-in.
+computation depends only on the unit, so the final RegionSet is identical, array for
+array, whatever the executor, the batches and the order units complete in.
+
+Canonical order without a global sort: ``c0`` are the first ``k`` columns of every code
+of unit ``P``, and the units are numbered in the lexicographic order of ``c0``; so the
+regions sorted by code are the units in ascending order, each sorted inside. Workers sort
+their batch (by whole rows of bytes, bit-packed when every activation has two pieces) and
+the driver only concatenates: its serial work is O(regions) copying.
+
+Cost: the kernels' (see :mod:`.engine`); the driver adds the plan (``k`` hyperplanes),
+O(regions * bytes per region) copying, and about 1 ms (local processes) or 15 ms (Dask)
+of latency per batch, hidden by keeping a few batches in flight per worker. Batches are
+formed lazily with guided sizes (large first, single units at the end) capped so one
+batch's worker memory stays under :data:`MAX_BATCH_BYTES`.
 
 Checkpoints are a directory: ``manifest.json`` (a fingerprint of the problem) and one
 ``units_<first>.npz`` shard per completed batch of units, each written atomically (temp
 file + rename), so a run killed at any moment (even by SIGKILL) resumes from the shards
-that exist.
+that exist. ``out=dir`` uses the same shards, then copies them in canonical order into
+``codes.npy`` (bit-packed), ``points.npy`` and ``radii.npy``, opened as memory maps by
+:class:`DiskRegionSet`; the driver holds one shard at a time (each unit's final rows
+are known from the unit sizes, so shards are copied in any order).
 """
 
 from __future__ import annotations
@@ -27,14 +41,17 @@ import json
 import os
 import time
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import BudgetExceededError, InvalidInputError
+from ..regions import RegionSet
 
 TARGET_UNITS = 256
 
-__all__ = ["plan_units", "run_units", "Checkpoint"]
+__all__ = ["plan_units", "run_units", "Checkpoint", "DiskRegionSet", "PackedCodes",
+           "iter_regions", "open_region_dir"]
 
 
 # ------------------------------------------------------------------ sub-problems
@@ -53,6 +70,17 @@ def _kernel_net(Ws, bs, n_bp, bps, slopes, intercepts, A0, b0, k):
         b0=np.ascontiguousarray(b0, dtype=np.float64))
 
 
+def next_k(k, n0):
+    """The next number of planning neurons: +1 up to 8, then +25%, at most ``n0``.
+
+    Cell counts grow like ``k^d``, so small steps stop near ``TARGET_UNITS`` cells (with
+    doubling, 4-D nets overshot to ~2,500 units, whose repeated per-unit work cost up to
+    45% more CPU than one kernel run); the small arrangements tried on the way cost far
+    less than one overshoot.
+    """
+    return min(n0, k + 1 if k < 8 else (5 * k + 3) // 4)
+
+
 def plan_units(prep, method, tol):
     """Cells of the first ``k`` first-layer neurons; return ``(codes0, n_lps)``.
 
@@ -64,9 +92,9 @@ def plan_units(prep, method, tol):
     n0 = prep.Ws[0].shape[0]
     d = int(prep.dims[0])
     n_lps = 0
-    k = 1
+    k = 0
     while True:
-        k = min(2 * k, n0)
+        k = next_k(k, n0)
         trunc = _kernel_net([prep.Ws[0][:k], np.ones((1, k))], [prep.bs[0][:k], np.zeros(1)],
                             prep.n_bp[:1], prep.bps[:1], prep.slopes[:1],
                             prep.intercepts[:1], prep.A0, prep.b0, d)
@@ -106,12 +134,61 @@ def unit_problem(prep, code0, zero_row):
         b_flat=prep.b_flat, b_off=prep.b_off, A0=A, b0=b, Ws=prep.Ws, bs=prep.bs)
 
 
+class Batch(NamedTuple):
+    """The result of a batch of work units (kernel coordinates).
+
+    Rows are sorted by activation code; since the units' prefix codes are the first
+    columns of the codes and ``ids`` ascend, the regions of unit ``ids[j]`` are the
+    consecutive rows ``sizes[:j].sum() + range(sizes[j])``. ``codes`` is bit-packed
+    (``np.packbits(..., axis=1)``, which keeps the lexicographic order) when every
+    activation has two pieces.
+    """
+
+    ids: np.ndarray
+    codes: np.ndarray
+    packed: bool
+    points: np.ndarray
+    radii: np.ndarray
+    n_lps: int
+    sizes: np.ndarray
+
+    @property
+    def nbytes(self):
+        return self.codes.nbytes + self.points.nbytes + self.radii.nbytes
+
+
+def packable(prep) -> bool:
+    """True when every hidden activation has two pieces: codes fit in one bit."""
+    return bool(np.all(prep.n_bp[:len(prep.Ws) - 1] <= 1))
+
+
+def unpack(codes, packed, n_neurons):
+    """``(n, n_neurons)`` uint8 codes from a batch's (possibly bit-packed) codes."""
+    if not packed:
+        return codes
+    return np.unpackbits(codes, axis=1, count=n_neurons)
+
+
+def row_keys(codes):
+    """Rows of a 2-D uint8 array as one ``void`` scalar each: comparing two keys compares
+    the rows lexicographically (byte order), so ``argsort``/``searchsorted`` on keys sort
+    and search codes (packed or not) in canonical order."""
+    codes = np.ascontiguousarray(codes)
+    return codes.view(np.dtype((np.void, max(codes.shape[1], 1)))).ravel() \
+        if codes.shape[1] else np.zeros(len(codes), dtype="V1")
+
+
 def run_batch(payload, unit_ids, codes0):
-    """Run a batch of units. Returns ``(unit_ids, codes, points, radii, n_lps, sizes)``."""
+    """Run a batch of units; return a :class:`Batch` (sorted, packed when possible)."""
     from .engine import _run_kernel
 
     prep, method, tol = payload
     prep._unit_method = method
+    unit_ids = np.asarray(unit_ids, np.int64)
+    codes0 = np.asarray(codes0, np.uint8)
+    if np.any(np.diff(unit_ids) < 0):
+        o = np.argsort(unit_ids)
+        unit_ids, codes0 = unit_ids[o], codes0[o]
     k = int(prep.dims[0])
     n_neur = int(sum(prep.dims[1:-1]))
     if method in ("lp", "planar"):  # the whole batch in one kernel call
@@ -125,28 +202,56 @@ def run_batch(payload, unit_ids, codes0):
             prep.bps, prep.slopes, prep.intercepts, tol.feasibility, tol.zero_row,
             tol.pivot, tol.pivot * 1e-2, tol.max_simplex_iter)
         n = len(c)
-        return (np.asarray(unit_ids, np.int64),
-                np.array(c, np.uint8).reshape(n, n_neur) if n else np.zeros((0, n_neur), np.uint8),
-                np.array(p, np.float64).reshape(n, k) if n else np.zeros((0, k)),
-                np.array(r, np.float64).reshape(n), int(st[0]), sizes)
-    out_c, out_p, out_r, sizes, n_lps = [], [], [], [], 0
-    for code0 in codes0:
-        sub = unit_problem(prep, code0, tol.zero_row)
-        c, p, r, nl, _, _, _, _ = _run_kernel(method, sub, sub.A0, sub.b0, tol)
-        n = len(c)
-        out_c.append(np.array(c, np.uint8).reshape(n, n_neur))
-        out_p.append(np.array(p, np.float64).reshape(n, k))
-        out_r.append(np.array(r, np.float64).reshape(n))
-        sizes.append(n)
-        n_lps += int(nl)
-    return (np.asarray(unit_ids, np.int64),
-            np.vstack(out_c) if out_c else np.zeros((0, n_neur), np.uint8),
-            np.vstack(out_p) if out_p else np.zeros((0, k)),
-            np.concatenate(out_r) if out_r else np.zeros(0),
-            n_lps, np.asarray(sizes, np.int64))
+        codes = np.array(c, np.uint8).reshape(n, n_neur) if n else np.zeros((0, n_neur), np.uint8)
+        del c
+        pts = np.array(p, np.float64).reshape(n, k) if n else np.zeros((0, k))
+        del p
+        radii = np.array(r, np.float64).reshape(n)
+        n_lps = int(st[0])
+    else:
+        out_c, out_p, out_r, sizes, n_lps = [], [], [], [], 0
+        for code0 in codes0:
+            sub = unit_problem(prep, code0, tol.zero_row)
+            c, p, r, nl, _, _, _, _ = _run_kernel(method, sub, sub.A0, sub.b0, tol)
+            n = len(c)
+            out_c.append(np.array(c, np.uint8).reshape(n, n_neur))
+            out_p.append(np.array(p, np.float64).reshape(n, k))
+            out_r.append(np.array(r, np.float64).reshape(n))
+            sizes.append(n)
+            n_lps += int(nl)
+        codes = np.vstack(out_c) if out_c else np.zeros((0, n_neur), np.uint8)
+        pts = np.vstack(out_p) if out_p else np.zeros((0, k))
+        radii = np.concatenate(out_r) if out_r else np.zeros(0)
+    sizes = np.asarray(sizes, np.int64)
+    packed = packable(prep)
+    if packed:
+        codes = np.packbits(codes, axis=1)
+    if method != "planar":  # the planar kernel emits its regions in code order already
+        order = np.argsort(row_keys(codes), kind="stable")
+        codes, pts, radii = codes[order], pts[order], radii[order]
+    _check_prefixes(codes, packed, codes0, sizes)
+    return Batch(unit_ids, codes, packed, pts, radii, n_lps, sizes)
 
 
-# ------------------------------------------------------------------ workers
+def _check_prefixes(codes, packed, codes0, sizes):
+    """Every region of a unit carries the unit's prefix code (this is what makes the
+    concatenation of sorted units in unit order the canonical order)."""
+    from ..errors import SolverError
+
+    k0 = codes0.shape[1]
+    if not len(codes) or not k0:
+        return
+    head = np.unpackbits(codes[:, :-(-k0 // 8)], axis=1, count=k0) if packed else codes[:, :k0]
+    if not np.array_equal(head, np.repeat(codes0, sizes, axis=0)):
+        raise SolverError("Internal error: a work unit returned regions outside its cell "
+                          "(prefix codes differ); please report this network and domain.")
+
+
+# ------------------------------------------------------------------ executors
+#: a batch is cut to about this many bytes of worker memory (see :func:`work_bytes`), so a
+#: worker's memory stays bounded whatever the problem's size (see :func:`batch_plan`)
+MAX_BATCH_BYTES = 1 << 26
+
 _WORKER_PAYLOAD = None
 
 
@@ -161,6 +266,64 @@ def _worker_batch(unit_ids, codes0):
 
 def _dask_batch(payload, unit_ids, codes0):
     return run_batch(payload, unit_ids, codes0)
+
+
+def batch_plan(todo, codes0, batch_size, n_workers, seen, row_bytes):
+    """Batches ``(unit_ids, prefix codes)``, formed lazily (when the executor asks).
+
+    With ``batch_size`` every batch has that many units. Otherwise guided scheduling:
+    a batch takes ``remaining / (4 n_workers)`` units (at most 64), so batches shrink
+    toward the end and the workers finish together; and, once results have come in
+    (``seen = [units, regions]`` so far), no more units than keep a batch's working
+    memory under :data:`MAX_BATCH_BYTES` at the mean size seen (``row_bytes``: worker
+    bytes per region), and no more than the units seen so far (unit sizes are heavy-
+    tailed: on a 5-D net the median unit had 3,000 regions, the mean 25,000, the largest
+    420,000, so a mean from a handful of units is not to be trusted with 64 units).
+    Batches formed before any result has come in hold one unit each.
+    """
+    s = 0
+    while s < len(todo):
+        if batch_size:
+            b = int(batch_size)
+        else:
+            b = max(1, min(64, -(-(len(todo) - s) // (4 * n_workers))))
+            if seen[0] == 0:
+                b = 1
+            else:  # at most as many units as seen so far: the estimate firms up first
+                per_unit = max(seen[1] / seen[0], 1.0)
+                b = max(1, min(b, seen[0], int(MAX_BATCH_BYTES / (per_unit * row_bytes))))
+        ids = todo[s:s + b]
+        yield ids, codes0[ids]
+        s += b
+
+
+def _completion_loop(submit, wait_any, batches, window):
+    """Keep ``window`` batches in flight; yield results as they complete.
+
+    ``submit(ids, codes0) -> future``; ``wait_any(futures) -> completed futures``. A
+    completed future is dropped as soon as its result is handed over, so results do not
+    pile up in the driver, and the next batch is formed only when there is room (so the
+    batch plan can adapt to the results seen).
+    """
+    it = iter(batches)
+    pending = set()
+    try:
+        for b in it:
+            pending.add(submit(*b))
+            if len(pending) >= window:
+                break
+        while pending:
+            for f in wait_any(pending):
+                pending.discard(f)
+                res = f.result()
+                del f
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.add(submit(*nxt))
+                yield res
+    finally:
+        for f in pending:
+            f.cancel()
 
 
 class _Serial:
@@ -180,47 +343,42 @@ class _Processes:
 
     def __init__(self, payload, n_workers):
         import multiprocessing as mp
+        import sys
         from concurrent.futures import ProcessPoolExecutor
 
         # fork on Linux: workers inherit the compiled kernels and the imported package, and
         # scripts need no `if __name__ == "__main__"` guard; spawn elsewhere.
-        import sys
-
         ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        self.n_workers = n_workers
         self.pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx,
                                         initializer=_init_worker, initargs=(payload,))
+        self.pool.submit(int)  # start (fork) the workers now, not at the first batch
 
     def map(self, batches):
-        from concurrent.futures import as_completed
+        from concurrent.futures import FIRST_COMPLETED, wait
 
-        futs = [self.pool.submit(_worker_batch, ids, c0) for ids, c0 in batches]
-        try:
-            for f in as_completed(futs):
-                yield f.result()
-        finally:
-            for f in futs:
-                f.cancel()
+        return _completion_loop(lambda ids, c0: self.pool.submit(_worker_batch, ids, c0),
+                                lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
+                                batches, 2 * self.n_workers)
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Dask:
-    def __init__(self, payload, client):
+    def __init__(self, payload, client, n_workers):
         self.client = client
+        self.n_workers = n_workers
         [self.payload] = client.scatter([payload], broadcast=True)
 
     def map(self, batches):
-        from dask.distributed import as_completed
+        from dask.distributed import wait
 
-        futs = [self.client.submit(_dask_batch, self.payload, ids, c0, pure=False)
-                for ids, c0 in batches]
-        try:
-            for f in as_completed(futs):
-                yield f.result()
-        finally:
-            for f in futs:
-                f.cancel()
+        # a few more tasks in flight than workers: a Dask task costs ~15 ms of latency
+        return _completion_loop(
+            lambda ids, c0: self.client.submit(_dask_batch, self.payload, ids, c0, pure=False),
+            lambda fs: wait(fs, return_when="FIRST_COMPLETED").done,
+            batches, 3 * self.n_workers + 2)
 
     def close(self):
         pass
@@ -250,7 +408,7 @@ def make_executor(executor, payload):
     except ImportError:
         Client = None
     if Client is not None and isinstance(executor, Client):
-        return _Dask(payload, executor)
+        return _Dask(payload, executor, n_workers_of(executor))
     raise InvalidInputError(
         "`executor` must be None, 'serial', 'processes', a positive int (local processes) or a "
         f"dask.distributed.Client; got {executor!r}. For Dask: pip install polyregion[dask]."
@@ -258,20 +416,26 @@ def make_executor(executor, payload):
 
 
 # ------------------------------------------------------------------ checkpoints
+#: version of the unit shards (sorted, packed rows); part of the fingerprint, so a
+#: directory written by another version is refused rather than misread
+SHARD_VERSION = 2
+
+
 def fingerprint(prep, method, tol) -> str:
     h = hashlib.sha256()
     for arr in (prep.W_flat, prep.b_flat, prep.dims, prep.n_bp, prep.bps, prep.slopes,
                 prep.intercepts, prep.A0, prep.b0, np.array([prep.scale]), prep.center):
         h.update(np.ascontiguousarray(arr).tobytes())
-    h.update(repr((method, tol)).encode())
+    h.update(repr((method, tol, SHARD_VERSION)).encode())
     return h.hexdigest()
 
 
 class Checkpoint:
     """A directory of completed work units (see module docstring)."""
 
-    def __init__(self, path, fp, n_units):
+    def __init__(self, path, fp):
         self.path = os.fspath(path)
+        self.fingerprint = fp
         os.makedirs(self.path, exist_ok=True)
         man = os.path.join(self.path, "manifest.json")
         if os.path.exists(man):
@@ -280,96 +444,136 @@ class Checkpoint:
             if info.get("fingerprint") != fp:
                 raise InvalidInputError(
                     f"Checkpoint {self.path!r} belongs to a different problem (network, domain, "
-                    "method or tolerances differ); use a new directory."
-                )
+                    "method or tolerances differ, or another polyregion version wrote it); use "
+                    "a new directory.")
         else:
             tmp = man + ".tmp"
             with open(tmp, "w") as f:
-                json.dump({"fingerprint": fp, "n_units": int(n_units), "version": 1}, f)
+                json.dump({"fingerprint": fp, "version": SHARD_VERSION}, f)
             os.replace(tmp, man)
 
-    def load(self):
-        """All completed batches in the directory."""
+    def shards(self):
+        """Completed shards: list of ``(path, unit_ids, sizes, n_lps)``, read without their
+        region arrays (a shard cut short by a kill is skipped: its units run again)."""
         out = []
         for name in sorted(os.listdir(self.path)):
             if name.startswith("units_") and name.endswith(".npz") and ".tmp" not in name:
+                path = os.path.join(self.path, name)
                 try:
-                    with np.load(os.path.join(self.path, name), allow_pickle=False) as f:
-                        codes = f["codes"]
-                        if int(f["packed"]):
-                            codes = np.unpackbits(codes, axis=1, count=int(f["n_neurons"]))
-                        out.append((f["unit_ids"], codes, f["points"], f["radii"],
-                                    int(f["n_lps"]), f["sizes"]))
+                    with np.load(path, allow_pickle=False) as f:
+                        out.append((path, f["unit_ids"], f["sizes"], int(f["n_lps"])))
                 except Exception:
-                    continue  # a shard cut short by a kill: its units run again
+                    continue
         return out
 
+    @staticmethod
+    def read(path):
+        """The :class:`Batch` stored in shard ``path``."""
+        with np.load(path, allow_pickle=False) as f:
+            return Batch(f["unit_ids"], f["codes"], bool(int(f["packed"])), f["points"],
+                         f["radii"], int(f["n_lps"]), f["sizes"])
+
     def save(self, res):
-        ids, codes, pts, radii, n_lps, sizes = res
-        name = os.path.join(self.path, f"units_{int(ids[0]):09d}.npz")
+        name = os.path.join(self.path, f"units_{int(res.ids[0]):09d}.npz")
         tmp = name + ".tmp.npz"
-        packed = codes.size > 0 and int(codes.max()) <= 1  # two-piece activations: 1 bit
-        np.savez(tmp, unit_ids=ids, codes=np.packbits(codes, axis=1) if packed else codes,
-                 packed=np.array(int(packed)), n_neurons=np.array(codes.shape[1]),
-                 points=pts, radii=radii, n_lps=np.array(n_lps), sizes=sizes)
+        np.savez(tmp, unit_ids=res.ids, codes=res.codes, packed=np.array(int(res.packed)),
+                 points=res.points, radii=res.radii, n_lps=np.array(res.n_lps),
+                 sizes=res.sizes)
         os.replace(tmp, name)
+
+    def clear_shards(self):
+        for name in os.listdir(self.path):
+            if name.startswith("units_"):
+                os.remove(os.path.join(self.path, name))
 
 
 # ------------------------------------------------------------------ driver
 def run_units(prep, method, tol, *, executor=None, batch_size=None, max_regions=None,
               max_seconds=None, max_memory=None, checkpoint=None, resume_state=None,
               callback=None):
-    """Generator of events: ``("plan", codes0, n_lps)`` first, then ``("batch", res)`` per
-    completed batch (resumed ones first), and ``("budget", reason, todo)`` if a budget
-    stops the run (checked between batches). ``res = (ids, codes, points, radii, n_lps,
-    sizes)``.
+    """Generator of events:
+
+    - ``("plan", codes0, n_lps)`` first;
+    - ``("batch", res)``: a :class:`Batch` computed now or carried over in
+      ``resume_state``;
+    - ``("stored", path, ids, sizes, n_lps)``: a batch already in the checkpoint
+      directory (read it with :meth:`Checkpoint.read` if needed);
+    - ``("budget", reason, todo)`` if a budget stops the run (checked between batches).
+
+    ``checkpoint`` is a path or a :class:`Checkpoint`.
     """
     t0 = time.perf_counter()
+    fp = fingerprint(prep, method, tol)
+    ckpt = None
+    if checkpoint is not None:
+        ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint, fp)
+    ex = None
+    try:
+        if ckpt is None and resume_state is None:  # start the workers while planning
+            ex = make_executor(executor, (prep, method, tol))
+        yield from _run_units(prep, method, tol, fp, ckpt, ex, t0, executor, batch_size,
+                              max_regions, max_seconds, max_memory, resume_state, callback)
+    finally:
+        if ex is not None:
+            ex.close()
+
+
+def _run_units(prep, method, tol, fp, ckpt, ex, t0, executor, batch_size, max_regions,
+               max_seconds, max_memory, resume_state, callback):
     codes0, n_lps0 = plan_units(prep, method, tol)
     n_units = len(codes0)
-    fp = fingerprint(prep, method, tol)
     yield ("plan", codes0, n_lps0)
     done = set()
-    old = []
+    n_regions = mem = 0
     if resume_state is not None:
         if resume_state.get("fingerprint") != fp:
             raise InvalidInputError("`resume` belongs to a different problem (network, domain, "
                                     "method or tolerances differ).")
-        old.extend(resume_state["batches"])
-    ckpt = None
-    if checkpoint is not None:
-        ckpt = Checkpoint(checkpoint, fp, n_units)
-        old.extend(ckpt.load())
-    n_regions = mem = 0
-    for res in old:
-        ids = {int(i) for i in res[0]}
-        if ids & done:
-            continue
-        done |= ids
-        n_regions += len(res[1])
-        mem += res[1].nbytes + res[2].nbytes + res[3].nbytes
-        if ckpt is not None and resume_state is not None:
-            ckpt.save(res)
-        yield ("batch", res)
+        for res in resume_state["batches"]:
+            ids = {int(i) for i in res.ids}
+            if ids & done:
+                continue
+            done |= ids
+            n_regions += len(res.codes)
+            mem += res.nbytes
+            if ckpt is not None:
+                ckpt.save(res)
+            yield ("batch", res)
+    if ckpt is not None:
+        for path, ids_arr, sizes, nl in ckpt.shards():
+            ids = {int(i) for i in ids_arr}
+            if ids & done:
+                continue
+            done |= ids
+            n_regions += int(sizes.sum())
+            mem += int(sizes.sum()) * row_bytes(prep)
+            yield ("stored", path, ids_arr, sizes, nl)
     todo = np.array([i for i in range(n_units) if i not in done], np.int64)
-    nw = n_workers_of(executor)
-    if batch_size is None:
-        batch_size = int(max(1, min(64, len(todo) // max(1, 8 * nw))))
-    batches = [(todo[s:s + batch_size], codes0[todo[s:s + batch_size]])
-               for s in range(0, len(todo), batch_size)]
-    n_done = len(done)
-    if not batches:
+    # units in a fixed shuffled order: neighbouring units (in code order) tend to have
+    # similar sizes, so in order the sizes seen first would mislead the batch cap, and the
+    # big units would bunch together; any order gives the same result
+    todo = todo[np.random.default_rng(0).permutation(len(todo))]
+    if not len(todo):
         return
-    ex = make_executor(executor, (prep, method, tol))
+    nw = n_workers_of(executor)
+    seen = [0, 0]
+    batches = batch_plan(todo, codes0, batch_size, nw, seen, work_bytes(prep))
+    n_done = len(done)
+    own = ex is None
+    if own:
+        ex = make_executor(executor, (prep, method, tol))
     try:
         for res in ex.map(batches):
             if ckpt is not None:
                 ckpt.save(res)
-            n_done += len(res[0])
-            done |= {int(i) for i in res[0]}
-            n_regions += len(res[1])
-            mem += res[1].nbytes + res[2].nbytes + res[3].nbytes
+            n_done += len(res.ids)
+            done |= {int(i) for i in res.ids}
+            n_regions += len(res.codes)
+            seen[0] += len(res.ids)
+            seen[1] += len(res.codes)
+            mem += res.nbytes
             yield ("batch", res)
+            del res
             elapsed = time.perf_counter() - t0
             if callback is not None:
                 callback({"regions": n_regions, "units_done": n_done, "units_total": n_units,
@@ -387,73 +591,352 @@ def run_units(prep, method, tol, *, executor=None, batch_size=None, max_regions=
                     yield ("budget", hit, np.array(sorted(set(range(n_units)) - done), np.int64))
                     return
     finally:
-        ex.close()
+        if own:
+            ex.close()
+
+
+def row_bytes(prep):
+    """Bytes of one region in a batch result (codes as stored + point + radius)."""
+    n_neur = int(sum(prep.dims[1:-1]))
+    return (-(-n_neur // 8) if packable(prep) else n_neur) + 8 * int(prep.dims[0]) + 8
+
+
+def work_bytes(prep):
+    """Bytes a worker holds per region of a batch while the kernel's lists are converted
+    (codes twice, point, radius, and ~512 bytes of per-region array objects)."""
+    n_neur = int(sum(prep.dims[1:-1]))
+    return 2 * n_neur + 16 * int(prep.dims[0]) + 520
+
+
+def assemble(batches, n_neurons):
+    """Concatenate batches into canonical order: units ascending, rows of a unit already
+    sorted. Returns ``(codes, points, radii)`` (codes unpacked, kernel coordinates)."""
+    ids = np.concatenate([b.ids for b in batches])
+    sizes = np.concatenate([b.sizes for b in batches])
+    packed = batches[0].packed
+    codes = np.concatenate([b.codes for b in batches])
+    pts = np.concatenate([b.points for b in batches])
+    radii = np.concatenate([b.radii for b in batches])
+    if np.any(np.diff(ids) < 0):  # batches completed out of order: reorder by unit
+        o = np.argsort(ids, kind="stable")
+        starts = np.cumsum(sizes) - sizes
+        s, z = starts[o], sizes[o]
+        perm = np.repeat(s - (np.cumsum(z) - z), z) + np.arange(int(z.sum()))
+        codes, pts, radii = codes[perm], pts[perm], radii[perm]
+    return unpack(codes, packed, n_neurons), pts, radii
+
+
+def _resume_args(resume, checkpoint, out):
+    """Normalise ``resume``: returns ``(resume_state, checkpoint)``."""
+    from ..regions import RegionSet
+
+    if out is not None:
+        if checkpoint is not None and os.fspath(checkpoint) != os.fspath(out):
+            raise InvalidInputError("`out` is also the checkpoint directory; `checkpoint` "
+                                    f"must be None or the same path; got {checkpoint!r}.")
+        checkpoint = out
+    if resume is None:
+        return None, checkpoint
+    if isinstance(resume, RegionSet):
+        state = getattr(resume, "_resume_state", None)
+        if state is not None:
+            return state, checkpoint
+        where = getattr(resume, "checkpoint", None)
+        if where is None:
+            raise InvalidInputError("`resume` RegionSet holds no resume state: pass the "
+                                    "`.partial` of a BudgetExceededError or a checkpoint "
+                                    "directory.")
+        resume = where
+    if isinstance(resume, (str, os.PathLike)):
+        if checkpoint is None:
+            checkpoint = resume
+        elif os.fspath(checkpoint) != os.fspath(resume):
+            raise InvalidInputError("`resume` and `checkpoint` (or `out`) name different "
+                                    "directories.")
+        if not os.path.exists(os.path.join(os.fspath(resume), "manifest.json")):
+            raise InvalidInputError(f"`resume`: no checkpoint at {os.fspath(resume)!r}.")
+        return None, checkpoint
+    raise InvalidInputError(
+        f"`resume` must be a partial RegionSet or a checkpoint directory; got {resume!r}.")
 
 
 def enumerate_in_units(net, domain, prep, method, tol, *, executor=None, batch_size=None,
                        max_regions=None, max_seconds=None, max_memory=None, checkpoint=None,
-                       resume=None, progress=False):
-    """Run all units and assemble one RegionSet (see :func:`enumerate_regions`)."""
+                       resume=None, progress=False, out=None):
+    """Run all units and assemble one RegionSet (see :func:`enumerate_regions`).
+
+    With ``out``, nothing is kept in memory: batches go to shards in ``out`` (which is the
+    checkpoint directory), and at the end they are copied in canonical order into the
+    files of a :class:`DiskRegionSet` (see :func:`write_region_dir`).
+    """
     from ..regions import RegionSet, RegionStats
 
-    resume_state = None
-    if resume is not None:
-        if isinstance(resume, RegionSet):
-            resume_state = getattr(resume, "_resume_state", None)
-            if resume_state is None:
-                raise InvalidInputError("`resume` RegionSet holds no resume state: pass the "
-                                        "`.partial` of a BudgetExceededError or a checkpoint "
-                                        "directory.")
-        elif isinstance(resume, (str, os.PathLike)):
-            if checkpoint is None:
-                checkpoint = resume
-            elif os.fspath(checkpoint) != os.fspath(resume):
-                raise InvalidInputError("`resume` and `checkpoint` name different directories.")
-            if not os.path.exists(os.path.join(os.fspath(resume), "manifest.json")):
-                raise InvalidInputError(f"`resume`: no checkpoint at {os.fspath(resume)!r}.")
-        else:
-            raise InvalidInputError(
-                f"`resume` must be a partial RegionSet or a checkpoint directory; got {resume!r}.")
+    resume_state, checkpoint = _resume_args(resume, checkpoint, out)
+    ckpt = None
+    if checkpoint is not None:
+        ckpt = Checkpoint(checkpoint, fingerprint(prep, method, tol))
+        if out is not None and is_complete(out):
+            return open_region_dir(out)
     bar, callback = _progress(progress)
     t0 = time.perf_counter()
-    batches, plan_lps, stop, todo, codes0 = [], 0, None, None, None
+    batches, stored, plan_lps, stop, todo, codes0 = [], [], 0, None, None, None
+    n_lps = 0
     try:
         for ev in run_units(prep, method, tol, executor=executor, batch_size=batch_size,
                             max_regions=max_regions, max_seconds=max_seconds,
-                            max_memory=max_memory, checkpoint=checkpoint,
+                            max_memory=max_memory, checkpoint=ckpt,
                             resume_state=resume_state, callback=callback):
             if ev[0] == "plan":
                 codes0, plan_lps = ev[1], ev[2]
             elif ev[0] == "batch":
-                batches.append(ev[1])
+                n_lps += int(ev[1].n_lps)
+                if out is None:
+                    batches.append(ev[1])
+            elif ev[0] == "stored":
+                n_lps += int(ev[4])
+                if out is None:
+                    stored.append(ev[1])
             else:
                 stop, todo = ev[1], ev[2]
     finally:
         if bar is not None:
             bar.close()
-    k = int(prep.dims[0])
-    if batches:
-        codes = np.vstack([b[1] for b in batches])
-        pts = np.vstack([b[2] for b in batches])
-        radii = np.concatenate([b[3] for b in batches])
-    else:
-        codes, pts, radii = np.zeros((0, net.n_neurons), np.uint8), np.zeros((0, k)), np.zeros(0)
-    n_lps = plan_lps + sum(int(b[4]) for b in batches)
-    stats = RegionStats(method=method, seconds=time.perf_counter() - t0, n_lps=n_lps,
-                        n_regions=len(codes),
+    stats = RegionStats(method=method, seconds=time.perf_counter() - t0,
+                        n_lps=plan_lps + n_lps,
                         extra={"n_units": int(len(codes0)), "executor": repr(executor)})
-    rs = RegionSet(net, domain, codes, prep.to_domain(pts), radii * prep.scale, stats=stats,
-                   tolerances=tol)
+    if out is not None:
+        rs = write_region_dir(out, ckpt, net, domain, prep, stats, tol,
+                              complete=stop is None)
+    else:
+        batches.extend(Checkpoint.read(p) for p in stored)
+        if batches:
+            codes, pts, radii = assemble(batches, net.n_neurons)
+        else:
+            k = int(prep.dims[0])
+            codes, pts, radii = (np.zeros((0, net.n_neurons), np.uint8), np.zeros((0, k)),
+                                 np.zeros(0))
+        stats.n_regions = len(codes)
+        rs = RegionSet(net, domain, codes, prep.to_domain(pts), radii * prep.scale,
+                       stats=stats, tolerances=tol, sort=False)
     if stop is not None:
-        rs._resume_state = {"fingerprint": fingerprint(prep, method, tol), "batches": batches}
+        if out is None:
+            rs._resume_state = {"fingerprint": fingerprint(prep, method, tol),
+                                "batches": batches}
         rs.frontier = codes0[todo]
         rs.checkpoint = None if checkpoint is None else os.fspath(checkpoint)
         raise BudgetExceededError(
             f"Enumeration stopped by {stop}: {len(rs)} regions in {len(codes0) - len(todo)} of "
             f"{len(codes0)} work units done. Continue with enumerate_regions(..., "
-            "resume=err.partial)" + (f" or resume={rs.checkpoint!r}." if rs.checkpoint else "."),
+            + ("resume=err.partial)" if out is None else f"out={rs.checkpoint!r})")
+            + (f" or resume={rs.checkpoint!r}." if rs.checkpoint and out is None else "."),
             partial=rs)
     return rs
+
+
+# ------------------------------------------------------------------ results on disk
+#: name of the file that marks a directory of regions (written last)
+REGION_DIR_INFO = "regions.json"
+
+
+def is_complete(path):
+    info = os.path.join(os.fspath(path), REGION_DIR_INFO)
+    if not os.path.exists(info):
+        return False
+    with open(info) as f:
+        return bool(json.load(f).get("complete"))
+
+
+def _npy_writer(path, dtype, shape):
+    f = open(path, "wb")
+    np.lib.format.write_array_header_2_0(
+        f, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+            "shape": tuple(int(s) for s in shape)})
+    return f
+
+
+def write_region_dir(path, ckpt, net, domain, prep, stats, tol, complete=True):
+    """Copy the checkpoint's shards into ``codes.npy`` (bit-packed when every activation
+    has two pieces), ``points.npy``, ``radii.npy`` (domain coordinates), units in
+    ascending order, plus ``meta.npz`` (network, domain, stats, tolerances) and
+    ``regions.json``; return the :class:`DiskRegionSet`.
+
+    Every unit's final rows are known from the shards' unit sizes, so each shard is read
+    once, in any order, and its units are written at their offsets: one shard in memory
+    at a time. With ``complete`` the shards are then deleted (the manifest stays: it
+    names the problem).
+    """
+    path = os.fspath(path)
+    shards = ckpt.shards()
+    n_neur = net.n_neurons
+    packed = packable(prep)
+    width = -(-n_neur // 8) if packed else n_neur
+    k = int(prep.dims[0])
+    ids = np.concatenate([sh[1] for sh in shards]) if shards else np.zeros(0, np.int64)
+    sizes = np.concatenate([sh[2] for sh in shards]) if shards else np.zeros(0, np.int64)
+    o = np.argsort(ids)
+    first = np.empty(len(ids), np.int64)  # final first row of each unit, in shard order
+    first[o] = np.cumsum(sizes[o]) - sizes[o]
+    n = int(sizes.sum())
+    info = os.path.join(path, REGION_DIR_INFO)
+    if os.path.exists(info):
+        os.remove(info)
+    names = {"codes": (np.uint8, (n, width)), "points": (np.float64, (n, k)),
+             "radii": (np.float64, (n,))}
+    files = {key: _npy_writer(os.path.join(path, key + ".npy.tmp"), dt, sh)
+             for key, (dt, sh) in names.items()}
+    base = {key: f.tell() for key, f in files.items()}
+    row = {"codes": width, "points": 8 * k, "radii": 8}
+    try:
+        u = 0
+        for shard_path, sh_ids, sh_sizes, _ in shards:
+            b = Checkpoint.read(shard_path)
+            r0, j = 0, 0
+            while j < len(sh_ids):  # runs of consecutive units: one write each
+                j2, size = j + 1, int(sh_sizes[j])
+                while j2 < len(sh_ids) and sh_ids[j2] == sh_ids[j2 - 1] + 1:
+                    size += int(sh_sizes[j2])
+                    j2 += 1
+                at = int(first[u + j])
+                for key, arr in (("codes", b.codes[r0:r0 + size]),
+                                 ("points", prep.to_domain(b.points[r0:r0 + size])),
+                                 ("radii", b.radii[r0:r0 + size] * prep.scale)):
+                    files[key].seek(base[key] + at * row[key])
+                    np.ascontiguousarray(arr).tofile(files[key])
+                r0 += size
+                j = j2
+            u += len(sh_ids)
+            del b
+    finally:
+        for f in files.values():
+            f.close()
+    for key in names:
+        os.replace(os.path.join(path, key + ".npy.tmp"), os.path.join(path, key + ".npy"))
+    stats.n_regions = n
+    meta = RegionSet(net, domain, np.zeros((0, n_neur), np.uint8), np.zeros((0, k)),
+                     np.zeros(0), stats=stats, tolerances=tol, sort=False)
+    meta.save(os.path.join(path, "meta.tmp.npz"))
+    os.replace(os.path.join(path, "meta.tmp.npz"), os.path.join(path, "meta.npz"))
+    with open(info + ".tmp", "w") as f:
+        json.dump({"format": "polyregion-regions-dir", "version": 1, "n_regions": n,
+                   "n_neurons": n_neur, "packed": packed, "complete": bool(complete),
+                   "n_units_done": int(len(ids)), "fingerprint": ckpt.fingerprint}, f)
+    os.replace(info + ".tmp", info)
+    if complete:
+        ckpt.clear_shards()
+    return open_region_dir(path)
+
+
+def open_region_dir(path):
+    """Open a directory written by ``enumerate_regions(..., out=path)``."""
+    from ..errors import FileFormatError
+
+    path = os.fspath(path)
+    try:
+        with open(os.path.join(path, REGION_DIR_INFO)) as f:
+            info = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"{path!r} is not a directory of regions written by "
+                              f"enumerate_regions(..., out=...): {exc}") from None
+    return DiskRegionSet(path, info)
+
+
+def _open_npy(path):
+    """A read-only memory map of an ``.npy`` file (a plain array when it is empty)."""
+    arr = np.load(path, mmap_mode="r")
+    return arr if arr.size else np.array(arr)
+
+
+class PackedCodes:
+    """Activation codes stored bit-packed (``np.packbits`` rows), read as if they were the
+    ``(n_regions, n_neurons)`` uint8 array: indexing unpacks only the rows asked for;
+    ``np.asarray(codes)`` unpacks everything (``n_regions * n_neurons`` bytes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = PackedCodes(np.packbits(np.array([[0, 1, 1], [1, 0, 0]], np.uint8), axis=1), 3)
+    >>> c.shape, c[1].tolist(), np.asarray(c)[:, 1].tolist()
+    ((2, 3), [1, 0, 0], [1, 0])
+    """
+
+    dtype = np.dtype(np.uint8)
+    ndim = 2
+
+    def __init__(self, packed, n_neurons):
+        self.packed = packed
+        self.shape = (packed.shape[0], int(n_neurons))
+
+    def __len__(self):
+        return self.shape[0]
+
+    @property
+    def size(self):
+        return self.shape[0] * self.shape[1]
+
+    def __getitem__(self, key):
+        rest = ()
+        if isinstance(key, tuple):
+            key, rest = key[0], key[1:]
+        rows = np.unpackbits(np.asarray(self.packed[key]), axis=-1, count=self.shape[1])
+        return rows[(Ellipsis,) + rest] if rest else rows
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.empty(self.shape, np.uint8)
+        step = max(1, (1 << 24) // max(self.shape[1], 1))
+        for s in range(0, len(self), step):
+            out[s:s + step] = self[s:s + step]
+        return out if dtype is None else out.astype(dtype)
+
+    def __eq__(self, other):
+        return np.asarray(self) == np.asarray(other)
+
+    __hash__ = None
+
+
+class DiskRegionSet(RegionSet):
+    """A RegionSet whose arrays live in a directory (``enumerate_regions(..., out=path)``).
+
+    ``points`` and ``radii`` are read-only memory maps; ``codes`` is a
+    :class:`PackedCodes` over a memory map when every activation has two pieces, else a
+    memory map of the uint8 codes. Everything a RegionSet does works; what needs all the
+    codes at once (``save``, adjacency) unpacks them in memory. :meth:`index_of_codes`
+    (and so :meth:`locate`) binary-searches the sorted codes on disk. Open one again with
+    ``pr.RegionSet.load(path)``.
+    """
+
+    def __init__(self, path, info):
+        from ..regions import RegionSet
+
+        meta = RegionSet.load(os.path.join(path, "meta.npz"))
+        super().__init__(meta.net, meta.domain, meta.codes, meta.points, meta.radii,
+                         stats=meta.stats, tolerances=meta.tolerances, sort=False)
+        raw = _open_npy(os.path.join(path, "codes.npy"))
+        self._raw_codes = raw
+        self.codes = PackedCodes(raw, info["n_neurons"]) if info["packed"] else raw
+        self.points = _open_npy(os.path.join(path, "points.npy"))
+        self.radii = _open_npy(os.path.join(path, "radii.npy"))
+        self.path = path
+        self.complete = bool(info["complete"])
+
+    def __repr__(self):
+        return super().__repr__()[:-1] + f", path={self.path!r})"
+
+    def index_of_codes(self, codes):
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)
+        n_neur = self.codes.shape[1]
+        if codes.ndim != 2 or codes.shape[1] != n_neur:
+            raise InvalidInputError(f"`codes` must have shape (n, {n_neur}); got {codes.shape}.")
+        if len(self) == 0:
+            return np.full(len(codes), -1, np.int64)
+        q = row_keys(np.packbits(codes, axis=1) if isinstance(self.codes, PackedCodes)
+                     else codes)
+        keys = row_keys(self._raw_codes)
+        pos = np.clip(np.searchsorted(keys, q), 0, len(keys) - 1)
+        return np.where(keys[pos] == q, pos, -1).astype(np.int64)
 
 
 def iter_regions(net, domain, method="auto", *, executor=None, tolerances=None,
@@ -478,19 +961,25 @@ def iter_regions(net, domain, method="auto", *, executor=None, tolerances=None,
     from .engine import Prepared, _check, _pick_method
 
     domain, tol = _check(net, domain, method, tolerances)
+    if net.has_max:
+        raise InvalidInputError(
+            "iter_regions does not stream networks with max layers (their regions are "
+            "merged from cells of an expanded network at the end); use enumerate_regions.")
     method = _pick_method(method, domain)
     prep = Prepared(net, domain)
     if len(prep.Ws) < 2:
         yield enumerate_regions_direct(net, domain, method, tol)
         return
+    resume_state, checkpoint = _resume_args(resume, checkpoint, None)
     for ev in run_units(prep, method, tol, executor=executor, batch_size=batch_size,
-                        checkpoint=checkpoint,
-                        resume_state=None if resume is None else resume._resume_state):
-        if ev[0] == "batch":
-            ids, codes, pts, radii, n_lps, sizes = ev[1]
-            yield RegionSet(net, domain, codes, prep.to_domain(pts), radii * prep.scale,
-                            stats=RegionStats(method=method, n_lps=int(n_lps),
-                                              n_regions=len(codes)), tolerances=tol)
+                        checkpoint=checkpoint, resume_state=resume_state):
+        if ev[0] in ("batch", "stored"):
+            b = ev[1] if ev[0] == "batch" else Checkpoint.read(ev[1])
+            yield RegionSet(net, domain, unpack(b.codes, b.packed, net.n_neurons),
+                            prep.to_domain(b.points), b.radii * prep.scale,
+                            stats=RegionStats(method=method, n_lps=int(b.n_lps),
+                                              n_regions=len(b.codes)),
+                            tolerances=tol, sort=False)
 
 
 def enumerate_regions_direct(net, domain, method, tol):
