@@ -108,17 +108,9 @@ def sampled_codes(net, X):
     return {tuple(c) for c in net.codes(X)}
 
 
-def brute_force_unit(net, domain, tol=1e-9, zero_tol=1e-12):
-    """Like :func:`brute_force_net`, but scale-free and exact on constant neurons.
-
-    The enumeration coordinates are first mapped affinely so the domain's bounding box has
-    half-diagonal 1 (unbounded domains: unchanged), which makes ``tol`` relative to the
-    domain's size; each hidden layer's pre-activation rows are compared with ``zero_tol``
-    times the largest row of the layer on the cell. A neuron that is constant on a cell
-    (zero row) takes the one piece its value lies on (``searchsorted(..., "right")``,
-    the convention of ``Network.codes``), instead of every piece whose closed constraint
-    it satisfies. Returns a sorted list of code tuples.
-    """
+def unit_scaled(net, domain):
+    """``(Ws, bs, A0, b0, activations)`` of ``net`` in coordinates where the domain's
+    bounding box has half-diagonal 1 (unbounded domains: unchanged), unit domain rows."""
     enum = net.for_domain(domain)
     A0, b0 = domain.halfspaces()
     if domain.bounded:
@@ -134,7 +126,21 @@ def brute_force_unit(net, domain, tol=1e-9, zero_tol=1e-12):
         nrm = np.linalg.norm(A0, axis=1)
         A0, b0 = A0 / nrm[:, None], b0 / nrm
         b0 = (b0 - A0 @ center) / scale
-    acts = enum.activations
+    return Ws, bs, A0, b0, enum.activations
+
+
+def brute_force_unit(net, domain, tol=1e-9, zero_tol=1e-12):
+    """Like :func:`brute_force_net`, but scale-free and exact on constant neurons.
+
+    The enumeration coordinates are first mapped affinely so the domain's bounding box has
+    half-diagonal 1 (unbounded domains: unchanged), which makes ``tol`` relative to the
+    domain's size; each hidden layer's pre-activation rows are compared with ``zero_tol``
+    times the largest row of the layer on the cell. A neuron that is constant on a cell
+    (zero row) takes the one piece its value lies on (``searchsorted(..., "right")``,
+    the convention of ``Network.codes``), instead of every piece whose closed constraint
+    it satisfies. Returns a sorted list of code tuples.
+    """
+    Ws, bs, A0, b0, acts = unit_scaled(net, domain)
     d = Ws[0].shape[1]
     n_hidden = len(Ws) - 1
     results = []
@@ -324,22 +330,7 @@ def brute_force_max(net, domain, tol=1e-9, zero_tol=1e-12):
     """
     from polyregion.network import MaxPool
 
-    enum = net.for_domain(domain)
-    A0, b0 = domain.halfspaces()
-    if domain.bounded:
-        lo, hi = domain.bounds()
-        center, scale = 0.5 * (lo + hi), float(0.5 * np.linalg.norm(hi - lo))
-    else:
-        center, scale = np.zeros(domain.dim), 1.0
-    Ws = [np.array(W, float) for W in enum.weights]
-    bs = [np.array(b, float) for b in enum.biases]
-    bs[0] = bs[0] + Ws[0] @ center
-    Ws[0] = Ws[0] * scale
-    if A0.shape[0]:
-        nrm = np.linalg.norm(A0, axis=1)
-        A0, b0 = A0 / nrm[:, None], b0 / nrm
-        b0 = (b0 - A0 @ center) / scale
-    acts = enum.activations
+    Ws, bs, A0, b0, acts = unit_scaled(net, domain)
     n_hidden = len(Ws) - 1
 
     def feasible(A, b):

@@ -27,7 +27,8 @@ def reference(problem):
 
 
 def same_arrays(a, b):
-    return (np.array_equal(a.codes, b.codes) and np.array_equal(a.points, b.points)
+    return (np.array_equal(np.asarray(a.codes), np.asarray(b.codes))
+            and np.array_equal(a.points, b.points)
             and np.array_equal(a.radii, b.radii))
 
 

@@ -10,22 +10,7 @@ import polyregion as pr
 from oracles import he_net
 from polyregion.enumerate import scale
 from polyregion.errors import BudgetExceededError, InvalidInputError
-
-
-@pytest.fixture(scope="module")
-def problem():
-    return he_net([10, 8], 3, seed=1), pr.Box.cube(3)
-
-
-@pytest.fixture(scope="module")
-def reference(problem):
-    net, box = problem
-    return pr.enumerate_regions(net, box, executor="serial")
-
-
-def same_arrays(a, b):
-    return (np.array_equal(np.asarray(a.codes), np.asarray(b.codes))
-            and np.array_equal(a.points, b.points) and np.array_equal(a.radii, b.radii))
+from test_scale import problem, reference, same_arrays  # noqa: F401  (fixtures)
 
 
 def test_out_equals_in_memory(tmp_path, problem, reference):
