@@ -22,7 +22,7 @@ from .errors import (
     PolyregionError,
     SolverError,
 )
-from .network import Activation, MaxPool, Network, load
+from .network import Activation, MaxPool, Network, conv2d_matrix, load
 from .regions import RegionSet, RegionStats
 from .sampling import estimate_count, verify
 from .certify import Certificate, certify
@@ -50,7 +50,7 @@ def from_onnx(path, **kwargs):
 __version__ = "0.1.0"
 
 __all__ = [
-    "Network", "Activation", "MaxPool", "load", "Box", "Polytope", "Space", "Slice",
+    "Network", "Activation", "MaxPool", "conv2d_matrix", "load", "Box", "Polytope", "Space", "Slice",
     "enumerate_regions", "iter_regions", "RegionSet", "RegionStats", "Tolerances", "config", "errors", "bn",
     "plot", "graph", "from_torch", "from_onnx", "estimate_count", "verify", "certify", "Certificate",
     "distance_to_region_boundary", "distance_to_boundary", "distance_to_decision_boundary",

@@ -173,40 +173,53 @@ def _domain_violations(domain, T):
     return bad
 
 
-def _row_is_zero(net, code, layer, unit, M0, k0, minus=None):
-    """Exact test: is neuron (layer, unit)'s pre-activation constant on the cell?
+class _Exact:
+    """The network's weights in exact dyadic form, converted once per certificate, and the
+    exact linear part ``M0 / 2**k0`` of the network input in the enumeration coordinates
+    (identity, or a Slice's directions transposed)."""
 
-    With ``minus``: is the difference of pre-activations ``unit`` and ``minus`` constant?
-    ``M0 / 2**k0`` is the exact linear part of the network input as a function of the
-    enumeration coordinates (identity, or a Slice's directions transposed).
-    """
-    M, km = M0, k0
-    off = 0
-    for l in range(layer + 1):
-        NW, kw = _dyadic(net.weights[l])
-        G, kg = _matmul(NW, kw, M, km)
-        if l == layer:
-            row = G[unit] if minus is None else G[unit] - G[minus]
-            return all(v == 0 for v in row.tolist())
-        act = net.activations[l]
-        w = net.widths[l]
-        piece = code[off:off + w].astype(int)
-        off += w
-        if isinstance(act, MaxPool):
-            M, km = G[act.winners(piece)], kg
-            continue
-        Ns, ks = _dyadic(np.asarray(act.slopes)[piece])
-        M, km = Ns[:, None] * G, ks + kg
-    return False  # pragma: no cover
+    def __init__(self, net, M0, k0):
+        self.net, self.M0, self.k0 = net, M0, k0
+        self.W = [_dyadic(W) for W in net.weights]
+
+    def linear_part(self, code, layer):
+        """Exact ``(G, kg)``: layer ``layer``'s pre-activations are ``G t / 2**kg + const``
+        on the cell of ``code``."""
+        net = self.net
+        M, km = self.M0, self.k0
+        off = 0
+        for l in range(layer + 1):
+            NW, kw = self.W[l]
+            G, kg = _matmul(NW, kw, M, km)
+            if l == layer:
+                return G, kg
+            act = net.activations[l]
+            w = net.widths[l]
+            piece = code[off:off + w].astype(int)
+            off += w
+            if isinstance(act, MaxPool):
+                M, km = G[act.winners(piece)], kg
+                continue
+            Ns, ks = _dyadic(np.asarray(act.slopes)[piece])
+            M, km = Ns[:, None] * G, ks + kg
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def row_is_zero(self, code, layer, unit, minus=None):
+        """Is neuron ``unit``'s pre-activation (minus neuron ``minus``'s) constant on the
+        cell?"""
+        G, _ = self.linear_part(code, layer)
+        row = G[unit] if minus is None else G[unit] - G[minus]
+        return all(v == 0 for v in row.tolist())
 
 
-def _check_max_layer(net, codes, l, off, U, ku, M0, k0, fail):
+def _check_max_layer(ex, codes, l, off, U, ku, fail):
     """Exact checks of a max layer: each stored position holds its window's maximum and
     every other entry equal to it there is identical to it on the cell. Returns the
     layer's exact output (the stored maxima)."""
-    act = net.activations[l]
+    act = ex.net.activations[l]
     stored = codes[:, off:off + act.n_out].astype(np.int64)
     win = act.winners(np.minimum(stored, act.sizes - 1))
+    linear = {}  # region -> exact linear part of this layer (computed once per region)
     for w, window in enumerate(act.windows):
         V = U[:, list(window)]
         top = V.max(axis=1)
@@ -217,15 +230,19 @@ def _check_max_layer(net, codes, l, off, U, ku, M0, k0, fail):
         ties = (V == top[:, None]).sum(axis=1) > 1
         for i in np.flatnonzero(ties & (mine == top)):
             for p, j in enumerate(window):
-                if j != win[i, w] and V[i, p] == top[i] and not _row_is_zero(
-                        net, codes[i], l, int(j), M0, k0, minus=int(win[i, w])):
+                if j == win[i, w] or V[i, p] != top[i]:
+                    continue
+                if i not in linear:
+                    linear[i] = ex.linear_part(codes[i], l)[0]
+                G = linear[i]
+                if not all(v == 0 for v in (G[j] - G[win[i, w]]).tolist()):
                     fail(i, f"the interior point lies exactly on a tie of window {w} of max "
                             f"layer {l} (positions {p} and {int(stored[i, w])})")
                     break
     return U[np.arange(U.shape[0])[:, None], win], ku
 
 
-def _label_only(net, code, layer, unit, Urow, ku, act, exact_piece, stored_piece, M0, k0):
+def _label_only(ex, code, layer, unit, Urow, ku, act, exact_piece, stored_piece):
     """A constant neuron whose exact value is within AMBIGUITY of the breakpoint between
     its exact and its stored (adjacent) piece: the stored piece is a rounding label."""
     if abs(exact_piece - stored_piece) != 1:
@@ -237,7 +254,7 @@ def _label_only(net, code, layer, unit, Urow, ku, act, exact_piece, stored_piece
     scale = max(1.0, abs(t), max(abs(float(Fraction(int(v), 1 << ku))) for v in Urow.tolist()))
     if not abs(u - t) <= AMBIGUITY * scale:
         return False
-    return _row_is_zero(net, code, layer, unit, M0, k0)
+    return ex.row_is_zero(code, layer, unit)
 
 
 def certify(rs) -> Certificate:
@@ -330,15 +347,16 @@ def certify(rs) -> Certificate:
     else:
         Z, kz = NT, kt
         M0, k0 = _obj(np.eye(domain.dim, dtype=np.int64)), 0
+    ex = _Exact(net, M0, k0)
     off = 0
     for l in range(net.n_layers - 1):
         W, b = net.weights[l], net.biases[l]
-        NW, kw = _dyadic(W)
+        NW, kw = ex.W[l]
         Nb, kb = _dyadic(b)
         U, ku = _add(*_matmul(Z, kz, NW.T, kw), np.broadcast_to(Nb, (n, Nb.shape[0])), kb)
         act = net.activations[l]
         if isinstance(act, MaxPool):
-            Z, kz = _check_max_layer(net, codes, l, off, U, ku, M0, k0, fail)
+            Z, kz = _check_max_layer(ex, codes, l, off, U, ku, fail)
             off += act.n_out
             continue
         Nt, kbp = _dyadic(np.asarray(act.breakpoints))
@@ -352,14 +370,14 @@ def certify(rs) -> Certificate:
         stored = codes[:, off:off + W.shape[0]].astype(np.int64)
         diff = piece != stored
         for i, j in zip(*np.nonzero(diff)):
-            if _label_only(net, codes[i], l, int(j), U[i], ku, act, int(piece[i, j]),
-                           int(stored[i, j]), M0, k0):
+            if _label_only(ex, codes[i], l, int(j), U[i], ku, act, int(piece[i, j]),
+                           int(stored[i, j])):
                 ambiguous.setdefault(int(i), []).append((off + int(j), int(piece[i, j])))
                 continue
             fail(i, f"the exact code differs from the stored code at neuron {j} of layer "
                     f"{l} (exact piece {int(piece[i, j])}, stored {int(stored[i, j])})")
         for i, j in zip(*np.nonzero(on_bp & ~diff)):
-            if certified[i] and not _row_is_zero(net, codes[i], l, int(j), M0, k0):
+            if certified[i] and not ex.row_is_zero(codes[i], l, int(j)):
                 fail(i, f"the interior point lies exactly on a breakpoint hyperplane of "
                         f"neuron {j} of layer {l}")
         # continue along the stored code (regions that failed are already reported)

@@ -27,7 +27,8 @@ import numpy as np
 
 from .errors import FileFormatError, InvalidInputError, InvalidNetworkError
 
-__all__ = ["Activation", "MaxPool", "Network", "load", "ACTIVATIONS", "FORMAT_VERSION"]
+__all__ = ["Activation", "MaxPool", "Network", "conv2d_matrix", "load", "ACTIVATIONS",
+           "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
@@ -152,6 +153,27 @@ class MaxPool:
             raise InvalidNetworkError(f"MaxPool.groups: {n} units do not split into groups of {k}.")
         return cls([range(i, i + k) for i in range(0, n, k)])
 
+    @classmethod
+    def pool2d(cls, shape, kernel, stride=None):
+        """Max pooling of a (C, H, W) feature map flattened row-major (as ``torch.flatten``):
+        ``kernel x kernel`` windows with ``stride`` (default ``kernel``), no padding,
+        floor mode; outputs in (C, H', W') order.
+
+        >>> import polyregion as pr
+        >>> pr.MaxPool.pool2d((1, 4, 4), 2).windows[:2]
+        ((0, 1, 4, 5), (2, 3, 6, 7))
+        """
+        C, H, W = (int(v) for v in shape)
+        k = int(kernel)
+        s = k if stride is None else int(stride)
+        if k < 1 or s < 1 or k > H or k > W:
+            raise InvalidNetworkError(
+                f"MaxPool.pool2d: need 1 <= kernel <= H, W and stride >= 1; got kernel={kernel}, "
+                f"stride={stride} for shape {tuple(shape)}.")
+        return cls([[c * H * W + (i + a) * W + j + b for a in range(k) for b in range(k)]
+                    for c in range(C) for i in range(0, H - k + 1, s)
+                    for j in range(0, W - k + 1, s)])
+
     @property
     def n_pieces(self) -> int:
         return int(self.sizes.max())
@@ -192,6 +214,46 @@ class MaxPool:
 
     def __repr__(self):
         return f"MaxPool({self.n_out} windows of {self.n_in}+ inputs, max size {self.n_pieces})"
+
+
+def conv2d_matrix(kernels, shape, stride=1) -> np.ndarray:
+    """A 2-D convolution (cross-correlation, as PyTorch; no padding) as a dense matrix.
+
+    Parameters
+    ----------
+    kernels : array_like, shape (C_out, C_in, kh, kw) or (C_out, kh, kw) for C_in = 1
+    shape : (C_in, H, W)
+        The input feature map, flattened row-major (as ``torch.flatten``).
+    stride : int
+
+    Returns
+    -------
+    ndarray, shape (C_out * H' * W', C_in * H * W)
+        Rows in (C_out, H', W') order. Add the bias per output channel with
+        ``np.repeat(bias, H' * W')``.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> pr.conv2d_matrix(np.ones((1, 2, 2)), (1, 3, 3)).shape
+    (4, 9)
+    """
+    K = np.asarray(kernels, dtype=np.float64)
+    if K.ndim == 3:
+        K = K[:, None]
+    C, H, W = (int(v) for v in shape)
+    if K.ndim != 4 or K.shape[1] != C or K.shape[2] > H or K.shape[3] > W or int(stride) < 1:
+        raise InvalidNetworkError(
+            f"conv2d_matrix: kernels of shape {np.shape(kernels)} do not fit an input of shape "
+            f"{tuple(shape)} with stride {stride}.")
+    s = int(stride)
+    kh, kw = K.shape[2:]
+    oh, ow = (H - kh) // s + 1, (W - kw) // s + 1
+    M = np.zeros((K.shape[0], oh, ow, C, H, W))
+    for i in range(oh):
+        for j in range(ow):
+            M[:, i, j, :, i * s:i * s + kh, j * s:j * s + kw] = K
+    return M.reshape(K.shape[0] * oh * ow, C * H * W)
 
 
 def _leaky(slope: float) -> Activation:

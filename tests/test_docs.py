@@ -109,6 +109,7 @@ def test_example_scripts_run_quick(script, tmp_path, monkeypatch):
 
     matplotlib.use("Agg")
     monkeypatch.setattr(sys, "argv", [script, "--quick", "--out", str(tmp_path)])
+    monkeypatch.syspath_prepend(os.path.dirname(os.path.abspath(script)))  # as `python script`
     try:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exc:  # scripts end with raise SystemExit(main())

@@ -258,3 +258,18 @@ def test_adjacency_of_max_nets_matches_all_pairs_oracle(seed):
         assert V - E + F == 1
     lr = rs.linear_regions()
     assert lr.n_linear <= lr.n_activation == len(rs)
+
+
+def test_conv_and_pool_helpers_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    k = rng.normal(size=(3, 2, 2, 3))
+    x = rng.normal(size=(2, 5, 6))
+    M = pr.conv2d_matrix(k, (2, 5, 6), stride=2)
+    y = torch.nn.functional.conv2d(torch.tensor(x)[None], torch.tensor(k), stride=2)[0]
+    assert np.allclose(M @ x.ravel(), y.numpy().ravel())
+    pool = MaxPool.pool2d((2, 5, 6), 2, stride=1)
+    z = torch.nn.functional.max_pool2d(torch.tensor(x)[None], 2, stride=1)[0]
+    assert np.allclose(pool(x.ravel()[None])[0], z.numpy().ravel())
+    with pytest.raises(pr.InvalidNetworkError, match="do not fit"):
+        pr.conv2d_matrix(k, (1, 5, 6))
