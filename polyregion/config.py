@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["Tolerances", "DEFAULT_TOLERANCES"]
+__all__ = ["Tolerances", "DEFAULT_TOLERANCES", "RESOLUTION"]
+
+RESOLUTION = 16 * 2.0 ** -52
+"""Relative float64 resolution of the enumeration coordinates: for a bounded domain whose
+centre lies far from the origin compared with its size, the engine raises ``feasibility``
+to ``RESOLUTION * max|center| / scale`` (the rounding of ``center + scale * x`` in units of
+the domain's scale), so every witness point stays strictly inside its cell after it is
+mapped back. It changes nothing unless ``max|center| / scale`` exceeds about 2800."""
 
 
 @dataclass(frozen=True)

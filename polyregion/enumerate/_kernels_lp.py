@@ -74,6 +74,32 @@ def _factor(A, basis, k):
 
 
 @njit(cache=True)
+def _pivot(Binv, v, alpha, leave):
+    """Update an explicit basis inverse in place after a pivot on ``alpha[leave]``.
+
+    ``alpha = Binv @ col`` is the entering column in the current basis; row ``leave`` of
+    ``Binv`` is divided by the pivot and eliminated from the other rows (product-form
+    update, O(n^2)). ``v`` (length n, or empty) gets the same row operations (the basic
+    solution ``Binv @ rhs``). Shared by :func:`cheb_lp` (rows) and :func:`vertex_max`
+    (called on ``Binv.T``: its basis matrix changes by a row, so its inverse by a column).
+    """
+    n = alpha.shape[0]
+    has_v = v.shape[0] > 0
+    p = alpha[leave]
+    for t in range(n):
+        Binv[leave, t] /= p
+    if has_v:
+        v[leave] /= p
+    for i in range(n):
+        f = alpha[i]
+        if i != leave and f != 0.0:
+            for t in range(n):
+                Binv[i, t] -= f * Binv[leave, t]
+            if has_v:
+                v[i] -= f * v[leave]
+
+
+@njit(cache=True)
 def cold_basis(k):
     """The starting basis {artificials, cap}."""
     basis = np.empty(k + 1, np.int64)
@@ -231,20 +257,10 @@ def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
         if leave == -1:
             status = LP_FAILED  # unbounded dual: cannot happen in exact arithmetic
             break
-        # pivot
-        p = alpha[leave]
-        for t in range(n):
-            Binv[leave, t] /= p
-        xB[leave] /= p
+        _pivot(Binv, xB, alpha, leave)
         for i in range(n):
-            if i != leave:
-                f = alpha[i]
-                if f != 0.0:
-                    for t in range(n):
-                        Binv[i, t] -= f * Binv[leave, t]
-                    xB[i] -= f * xB[leave]
-                    if xB[i] < 0.0:
-                        xB[i] = 0.0
+            if xB[i] < 0.0:
+                xB[i] = 0.0
         old = basis[leave]
         if old >= 0:
             is_basic[old] = False
@@ -404,6 +420,7 @@ def vertex_max(A, b, m, c, B_in, opt_tol, piv_tol, max_iter):
     lam = np.empty(k)
     d = np.empty(k)
     w = np.empty(k)
+    no_vec = np.empty(0)
     status = VX_FAILED
     it = 0
     while it < max_iter:
@@ -455,16 +472,12 @@ def vertex_max(A, b, m, c, B_in, opt_tol, piv_tol, max_iter):
             for t in range(k):
                 s += A[enter, t] * Binv[t, l]
             w[l] = s
-        piv = w[leave]
-        if abs(piv) < piv_tol:
+        if abs(w[leave]) < piv_tol:
             status = VX_FAILED
             break
-        for t in range(k):
-            Binv[t, leave] /= piv
-        for l in range(k):
-            if l != leave and w[l] != 0.0:
-                for t in range(k):
-                    Binv[t, l] -= w[l] * Binv[t, leave]
+        # A_B gets row ``enter`` in place of row B[leave]: its inverse changes by the same
+        # elimination as in cheb_lp, on columns instead of rows
+        _pivot(Binv.T, no_vec, w, leave)
         inB[B[leave]] = False
         inB[enter] = True
         B[leave] = enter
