@@ -40,7 +40,7 @@ from numba import njit
 
 from ._kernels_engine import _box_max, _tighten
 from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_lp, cold_basis
-from ._kernels_planar import _clip, inradius
+from ._kernels_planar import _clip, inradius, transposed_weights
 
 LPM_OPTIMAL = 0
 LPM_UNBOUNDED = 1
@@ -1782,13 +1782,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     hs = H[ho]
     # transposed weights of layers >= 1 (contiguous updates), first-layer map
     L = dims.shape[0] - 1
-    WT = np.empty(W_flat.shape[0])
-    for l in range(1, L):
-        nl = dims[l]
-        nx = dims[l + 1]
-        for i in range(nx):
-            for j in range(nl):
-                WT[W_off[l] + j * nx + i] = W_flat[W_off[l] + i * nl + j]
+    WT = transposed_weights(W_flat, W_off, dims)
     n1 = dims[1] if n_hidden > 0 else 0
     Gt0 = np.empty((k + 1, n1))
     for i in range(n1):

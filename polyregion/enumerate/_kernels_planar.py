@@ -43,6 +43,20 @@ from numba import njit
 
 
 @njit(cache=True)
+def transposed_weights(W_flat, W_off, dims):
+    """The weights of layers >= 1 transposed to (n_in, n_out) blocks, at the same offsets
+    (row updates of a layer map then run over contiguous memory)."""
+    WT = np.empty(W_flat.shape[0])
+    for l in range(1, dims.shape[0] - 1):
+        nl = dims[l]
+        nn = dims[l + 1]
+        for i in range(nn):
+            for j in range(nl):
+                WT[W_off[l] + j * nn + i] = W_flat[W_off[l] + i * nl + j]
+    return WT
+
+
+@njit(cache=True)
 def _max_row_norm(Gt):
     best = 0.0
     for j in range(Gt.shape[1]):
@@ -282,14 +296,7 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
         out_radii[0] = r0
         return out_codes[:1], out_points[:1], out_radii[:1], stats, complete
 
-    # transposed weights (n_in, n_out) of layers >= 1, for contiguous updates
-    WT = np.empty(W_flat.shape[0])
-    for l in range(1, L):
-        nl = dims[l]
-        nn = dims[l + 1]
-        for i in range(nn):
-            for j in range(nl):
-                WT[W_off[l] + j * nn + i] = W_flat[W_off[l] + i * nl + j]
+    WT = transposed_weights(W_flat, W_off, dims)
     # layer map on the root: row 0, 1 = coefficients of x, y; row 2 = offset
     n1 = dims[1]
     Gt0 = np.empty((3, n1))
