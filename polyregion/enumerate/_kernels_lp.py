@@ -310,6 +310,32 @@ VX_FAILED = 2
 
 
 @njit(cache=True)
+def _ratio_test(A, b, m, skip, x, d, piv_tol):
+    """The first of rows ``j < m`` (not ``skip[j]``) met moving from ``x`` along ``d``:
+    ``(step, row)`` with the smallest ``(b_j - A_j x) / (A_j d)`` over ``A_j d > piv_tol``
+    (negative steps clamped to 0); ``(inf, -1)`` when no row blocks."""
+    k = A.shape[1]
+    best = np.inf
+    hit = -1
+    for j in range(m):
+        if skip[j]:
+            continue
+        ad = 0.0
+        ax = 0.0
+        for t in range(k):
+            ad += A[j, t] * d[t]
+            ax += A[j, t] * x[t]
+        if ad > piv_tol:
+            tt = (b[j] - ax) / ad
+            if tt < 0.0:
+                tt = 0.0
+            if tt < best:
+                best = tt
+                hit = j
+    return best, hit
+
+
+@njit(cache=True)
 def vertex_from_point(A, b, m, x0, c, piv_tol):
     """Move from a point ``x0`` of the cell to a vertex without decreasing ``c.x``.
 
@@ -349,23 +375,7 @@ def vertex_from_point(A, b, m, x0, c, piv_tol):
             return False, x, B
         hit = -1
         for sgn in range(2):
-            best = np.inf
-            hit = -1
-            for j in range(m):
-                if active[j]:
-                    continue
-                ad = 0.0
-                ax = 0.0
-                for t in range(k):
-                    ad += A[j, t] * d[t]
-                    ax += A[j, t] * x[t]
-                if ad > piv_tol:
-                    tt = (b[j] - ax) / ad
-                    if tt < 0.0:
-                        tt = 0.0
-                    if tt < best:
-                        best = tt
-                        hit = j
+            best, hit = _ratio_test(A, b, m, active, x, d, piv_tol)
             if hit >= 0:
                 break
             for t in range(k):
@@ -447,23 +457,7 @@ def vertex_max(A, b, m, c, B_in, opt_tol, piv_tol, max_iter):
         it += 1
         for t in range(k):
             d[t] = -Binv[t, leave]
-        best = np.inf
-        enter = -1
-        for j in range(m):
-            if inB[j]:
-                continue
-            ad = 0.0
-            ax = 0.0
-            for t in range(k):
-                ad += A[j, t] * d[t]
-                ax += A[j, t] * x[t]
-            if ad > piv_tol:
-                tt = (b[j] - ax) / ad
-                if tt < 0.0:
-                    tt = 0.0
-                if tt < best:
-                    best = tt
-                    enter = j
+        best, enter = _ratio_test(A, b, m, inB, x, d, piv_tol)
         if enter < 0:
             status = VX_UNBOUNDED
             break
