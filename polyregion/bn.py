@@ -44,6 +44,7 @@ import numpy as np
 
 from .errors import InvalidInputError, InvalidNetworkError
 from .network import BatchNorm, MaxPool, Network
+from .network import as_points as _check_points
 
 __all__ = [
     "batch_statistics", "fold", "with_bn", "hyperplanes", "BNHyperplanes",
@@ -61,24 +62,6 @@ def _check_net(net, scalar_only=False) -> Network:
             "The BN hyperplane geometry is defined for neurons with scalar activations; this "
             "network has max layers (MaxPool). Folding BN (pr.bn.fold) and enumerating work.")
     return net
-
-
-def _check_points(X, d: int, name: str, min_rows: int = 1) -> np.ndarray:
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"`{name}` must be a numeric array: {exc}") from None
-    if arr.ndim == 1 and arr.shape[0] == d:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != d:
-        raise InvalidInputError(f"`{name}` must have shape (n, {d}); got {arr.shape}.")
-    if arr.shape[0] < min_rows:
-        raise InvalidInputError(
-            f"`{name}` must hold at least {min_rows} row(s); got {arr.shape[0]}."
-        )
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInputError(f"`{name}` must be finite; it holds NaN or inf.")
-    return arr
 
 
 def _check_layer(net: Network, layer) -> int:

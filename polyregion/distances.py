@@ -55,6 +55,7 @@ import numpy as np
 from ._rows import cell_rows, row_count
 from .config import DEFAULT_TOLERANCES
 from .errors import InvalidInputError, SolverError
+from .network import as_points
 
 __all__ = [
     "distance_to_region_boundary", "distance_to_boundary", "RegionDistances",
@@ -85,19 +86,7 @@ def _resolve(rs_or_net, domain, name="rs_or_net"):
 
 
 def _points(X, dim, name="X"):
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"`{name}` must be a real numeric array: {exc}") from None
-    if arr.ndim == 1 and arr.shape[0] == dim:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != dim:
-        raise InvalidInputError(
-            f"`{name}` must have shape (n, {dim}) (enumeration coordinates of the domain); "
-            f"got {arr.shape}.")
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInputError(f"`{name}` must be finite; it holds NaN or inf.")
-    return arr
+    return as_points(X, dim, name, note=" (enumeration coordinates of the domain)")
 
 
 # ---------------------------------------------------------------------------- forward + Jacobian

@@ -296,7 +296,7 @@ def get_activation(spec) -> Activation:
     raise InvalidNetworkError(f"Unknown `activation` {spec!r}; known: {known}.")
 
 
-def _as_float_array(x, name: str, ndim: int, err=InvalidNetworkError) -> np.ndarray:
+def _as_float_array(x, name: str, ndim, err=InvalidNetworkError) -> np.ndarray:
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like
@@ -307,10 +307,24 @@ def _as_float_array(x, name: str, ndim: int, err=InvalidNetworkError) -> np.ndar
     ):
         raise err(f"`{name}` must be a numeric array; got dtype {arr.dtype}.")
     arr = arr.astype(np.float64)
-    if arr.ndim != ndim:
+    if ndim is not None and arr.ndim != ndim:
         raise err(f"`{name}` must be {ndim}-D; got shape {arr.shape}.")
     if not np.all(np.isfinite(arr)):
         raise err(f"`{name}` must be finite; it holds NaN or inf.")
+    return arr
+
+
+def as_points(X, dim: int, name: str = "X", min_rows: int = 1, note: str = "") -> np.ndarray:
+    """``X`` as a finite float array of shape (n, dim) (one point may be given as a 1-D
+    array), else InvalidInputError naming ``name`` (``note`` is added to the shape rule)."""
+    arr = _as_float_array(X, name, None, err=InvalidInputError)
+    if arr.ndim == 1 and arr.shape[0] == dim:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise InvalidInputError(f"`{name}` must have shape (n, {dim}){note}; got {arr.shape}.")
+    if arr.shape[0] < min_rows:
+        raise InvalidInputError(
+            f"`{name}` must hold at least {min_rows} row(s); got {arr.shape[0]}.")
     return arr
 
 
@@ -558,14 +572,7 @@ class Network:
         return Network([W for W, _ in layers], [b for _, b in layers], list(self.activations))
 
     def _check_X(self, X) -> np.ndarray:
-        X = _as_float_array(X, "X", np.ndim(X), err=InvalidInputError)
-        if X.ndim == 1:
-            X = X[None, :]
-        if X.ndim != 2 or X.shape[1] != self.input_dim:
-            raise InvalidInputError(
-                f"`X` must have shape (n, {self.input_dim}); got {X.shape}."
-            )
-        return X
+        return as_points(X, self.input_dim)
 
     def _run(self, X, want_codes: bool):
         X = self._check_X(X)
