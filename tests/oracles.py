@@ -526,3 +526,23 @@ def exact_pwl_cells(net, domain):
                 new.append((P, code + bits, M2, c2))
         cells = new
     return {tuple(code): V for V, code, _, _ in cells}
+
+
+def merge_close_points(P, tol):
+    """Vertex ids for the rows of ``P``: rows closer than ``tol`` (transitively) share an
+    id (union-find over close pairs). Returns ``(vid, V)``, ``V`` one row per id."""
+    from scipy.spatial import cKDTree
+
+    parent = np.arange(len(P))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in cKDTree(P).query_pairs(tol):
+        parent[find(i)] = find(j)
+    roots = np.array([find(i) for i in range(len(P))])
+    uniq, first, vid = np.unique(roots, return_index=True, return_inverse=True)
+    return vid, P[first]

@@ -13,10 +13,9 @@ import networkx as nx
 import numpy as np
 import pytest
 from scipy.optimize import linprog
-from scipy.spatial import cKDTree
 
 import polyregion as pr
-from oracles import he_net
+from oracles import he_net, merge_close_points
 from polyregion.graph import load_edges, read_graphml, save_edges, split_facet, write_graphml
 
 
@@ -29,20 +28,7 @@ def euler_counts(rs, tol=1e-9):
     """(V, E, F, edge multiplicities) of a bounded 2-D RegionSet from its polygons."""
     polys = [rs.vertices(i) for i in range(len(rs))]
     allv = np.vstack(polys)
-    # merge coincident vertices (computed in different regions)
-    tree = cKDTree(allv)
-    parent = np.arange(len(allv))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i, j in tree.query_pairs(tol):
-        parent[find(i)] = find(j)
-    ids = np.array([find(i) for i in range(len(allv))])
-    _, vid = np.unique(ids, return_inverse=True)
+    vid, _ = merge_close_points(allv, tol)  # a vertex computed in several regions
     edges = {}
     pos = 0
     for P in polys:

@@ -9,10 +9,9 @@ polygons), and scipy's Chebyshev LP for the exact inscribed circle.
 import numpy as np
 import pytest
 from scipy.optimize import linprog
-from scipy.spatial import cKDTree
 
 import polyregion as pr
-from oracles import brute_force_net, he_net, sampled_codes
+from oracles import brute_force_net, he_net, merge_close_points, sampled_codes
 from polyregion.config import Tolerances
 from polyregion.errors import BudgetExceededError, InvalidInputError
 
@@ -299,21 +298,7 @@ def polygon_of(A, b, tol=1e-9):
 def euler_and_area(rs):
     polys = [polygon_of(*rs.constraints(i)[:2]) for i in range(len(rs))]
     allv = np.vstack(polys)
-    tree = cKDTree(allv)
-    # merge vertices closer than 1e-8 (union-find over close pairs)
-    parent = np.arange(len(allv))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in tree.query_pairs(1e-8):
-        parent[find(i)] = find(j)
-    roots = np.array([find(i) for i in range(len(allv))])
-    uniq, vid = np.unique(roots, return_inverse=True)
-    V = allv[[np.flatnonzero(roots == u)[0] for u in uniq]]
+    vid, V = merge_close_points(allv, 1e-8)
     edges = set()
     off = 0
     area = 0.0
