@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import SolverError
+from .network import MaxPool
 
 __all__ = ["max_complex"]
 
@@ -45,7 +46,7 @@ def max_complex(rs):
             "regions of the set (was it enumerated with other tolerances, or is it partial?).")
     offs = _label_map(ex)
     net_widths = rs.net.widths
-    is_max = [hasattr(a, "windows") for a in rs.net.activations]
+    is_max = [isinstance(a, MaxPool) for a in rs.net.activations]
     codes = rs.codes
     code_off = np.concatenate([[0], np.cumsum(net_widths)]).astype(np.int64)
 

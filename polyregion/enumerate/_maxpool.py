@@ -251,8 +251,9 @@ def merge(net, domain, sub, ex):
     stats = RegionStats(method=st.method, seconds=st.seconds, n_lps=st.n_lps,
                         n_regions=int(len(keep)), n_retries=st.n_retries,
                         n_failed=st.n_failed, extra=extra)
+    # ``keep`` follows the code order of the lexsort: already canonical
     return RegionSet(net, domain, tc[keep], sub.points[keep], sub.radii[keep],
-                     stats=stats, tolerances=sub.tolerances, sort=True)
+                     stats=stats, tolerances=sub.tolerances, sort=False)
 
 
 def enumerate_max(net, domain, method, resume=None, **kwargs):
