@@ -43,8 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InvalidInputError, InvalidNetworkError
-from .network import BatchNorm, MaxPool, Network
-from .network import as_points as _check_points
+from .network import BatchNorm, MaxPool, Network, as_points
 
 __all__ = [
     "batch_statistics", "fold", "with_bn", "hyperplanes", "BNHyperplanes",
@@ -62,6 +61,10 @@ def _check_net(net, scalar_only=False) -> Network:
             "The BN hyperplane geometry is defined for neurons with scalar activations; this "
             "network has max layers (MaxPool). Folding BN (pr.bn.fold) and enumerating work.")
     return net
+
+
+def _check_points(X, d: int, name: str, min_rows: int = 1) -> np.ndarray:
+    return as_points(X, d, name, min_rows)
 
 
 def _check_layer(net: Network, layer) -> int:

@@ -314,7 +314,7 @@ def _as_float_array(x, name: str, ndim, err=InvalidNetworkError) -> np.ndarray:
     return arr
 
 
-def as_points(X, dim: int, name: str = "X", min_rows: int = 1, note: str = "") -> np.ndarray:
+def as_points(X, dim: int, name: str = "X", min_rows: int = 0, note: str = "") -> np.ndarray:
     """``X`` as a finite float array of shape (n, dim) (one point may be given as a 1-D
     array), else InvalidInputError naming ``name`` (``note`` is added to the shape rule)."""
     arr = _as_float_array(X, name, None, err=InvalidInputError)
