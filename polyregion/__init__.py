@@ -15,6 +15,7 @@ from .domain import Box, Polytope, Slice, Space
 from .enumerate import enumerate_regions, iter_regions
 from .errors import (
     BudgetExceededError,
+    ExecutorError,
     FileFormatError,
     InvalidDomainError,
     InvalidInputError,
@@ -55,5 +56,5 @@ __all__ = [
     "plot", "graph", "from_torch", "from_onnx", "estimate_count", "verify", "certify", "Certificate",
     "distance_to_region_boundary", "distance_to_boundary", "distance_to_decision_boundary",
     "PolyregionError", "InvalidNetworkError", "InvalidDomainError", "InvalidInputError",
-    "FileFormatError", "SolverError", "BudgetExceededError",
+    "FileFormatError", "SolverError", "BudgetExceededError", "ExecutorError",
 ]

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidInputError",
     "SolverError",
     "BudgetExceededError",
+    "ExecutorError",
     "FileFormatError",
 ]
 
@@ -39,6 +40,12 @@ class FileFormatError(InvalidInputError):
 
 class SolverError(PolyregionError, RuntimeError):
     """A linear program could not be solved reliably."""
+
+
+class ExecutorError(PolyregionError, RuntimeError):
+    """A worker of a parallel executor died (killed, out of memory) before finishing its
+    work; the results of batches already completed were checkpointed if checkpoints
+    were on."""
 
 
 class BudgetExceededError(PolyregionError, RuntimeError):

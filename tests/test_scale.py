@@ -45,6 +45,74 @@ def test_process_pool_identical(problem, reference):
     assert same_arrays(rs, reference)
 
 
+def _worker_pids(n):
+    from polyregion.enumerate import scale
+
+    entry = scale._POOLS.get(n)
+    return None if entry is None else sorted(entry[0]._processes)
+
+
+def test_process_pool_reused_across_calls(problem, reference):
+    from polyregion.enumerate import scale
+
+    net, box = problem
+    scale.shutdown_pools()
+    assert _worker_pids(2) is None
+    first = pr.enumerate_regions(net, box, executor=2)
+    pids = _worker_pids(2)
+    assert pids is not None and len(pids) == 2
+    # another problem on the same pool: each call ships its own payload
+    other = pr.enumerate_regions(he_net([6, 5], 2, seed=4), pr.Box.cube(2), executor=2,
+                                 method="lp")
+    assert other == pr.enumerate_regions(he_net([6, 5], 2, seed=4), pr.Box.cube(2),
+                                         method="lp")
+    again = pr.enumerate_regions(net, box, executor=2, batch_size=2)
+    assert _worker_pids(2) == pids
+    assert same_arrays(first, reference) and same_arrays(again, reference)
+    scale.shutdown_pools()
+    assert _worker_pids(2) is None
+
+
+def test_process_pool_after_budget_stop(problem, reference):
+    net, box = problem
+    with pytest.raises(BudgetExceededError):
+        pr.enumerate_regions(net, box, executor=2, max_regions=5, batch_size=1)
+    assert same_arrays(pr.enumerate_regions(net, box, executor=2), reference)
+
+
+def test_process_pool_idle_shutdown(problem, monkeypatch):
+    from polyregion.enumerate import scale
+
+    net, box = problem
+    scale.shutdown_pools()
+    monkeypatch.setattr(scale, "POOL_IDLE_SECONDS", 0.05)
+    pr.enumerate_regions(net, box, executor=2)
+    deadline = time.time() + 10
+    while _worker_pids(2) is not None and time.time() < deadline:
+        time.sleep(0.05)
+    assert _worker_pids(2) is None
+
+
+def test_dead_worker_raises_executor_error(problem, reference, monkeypatch):
+    from polyregion.enumerate import scale
+
+    net, box = problem
+    real = scale.run_batch
+
+    def dying(payload, unit_ids, codes0):  # runs in the worker (fork inherits the patch)
+        if 3 in list(unit_ids):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(payload, unit_ids, codes0)
+
+    scale.shutdown_pools()
+    monkeypatch.setattr(scale, "run_batch", dying)
+    with pytest.raises(pr.ExecutorError, match="worker process .* died"):
+        pr.enumerate_regions(net, box, executor=2, batch_size=1)
+    monkeypatch.setattr(scale, "run_batch", real)
+    scale.shutdown_pools()
+    assert same_arrays(pr.enumerate_regions(net, box, executor=2), reference)
+
+
 def test_dask_local_cluster_identical(problem, reference):
     distributed = pytest.importorskip("dask.distributed")
     net, box = problem

@@ -37,8 +37,11 @@ are known from the unit sizes, so shards are copied in any order).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
+import pickle
+import threading
 import time
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -252,16 +255,19 @@ def _check_prefixes(codes, packed, codes0, sizes):
 #: worker's memory stays bounded whatever the problem's size (see :func:`batch_plan`)
 MAX_BATCH_BYTES = 1 << 26
 
-_WORKER_PAYLOAD = None
+#: worker side: the payload of the call being served, ``{token: payload}`` (one entry)
+_WORKER_PAYLOAD = {}
 
 
-def _init_worker(payload):
-    global _WORKER_PAYLOAD
-    _WORKER_PAYLOAD = payload
-
-
-def _worker_batch(unit_ids, codes0):
-    return run_batch(_WORKER_PAYLOAD, unit_ids, codes0)
+def _worker_batch(token, blob, unit_ids, codes0):
+    """Run a batch in a pool worker. ``blob`` is the pickled payload of the call with id
+    ``token``; it is unpickled once per worker and call."""
+    payload = _WORKER_PAYLOAD.get(token)
+    if payload is None:
+        _WORKER_PAYLOAD.clear()
+        payload = pickle.loads(blob)
+        _WORKER_PAYLOAD[token] = payload
+    return run_batch(payload, unit_ids, codes0)
 
 
 def _dask_batch(payload, unit_ids, codes0):
@@ -338,31 +344,124 @@ class _Serial:
         pass
 
 
+#: a local process pool outlives the call that started it, for later calls with the same
+#: number of workers, and shuts down after this many seconds without work: a fresh pool
+#: (fork, then every worker growing its heap on its first batch) cost sub-second jobs
+#: 20-40% of their time (docs/scale.md)
+POOL_IDLE_SECONDS = 300.0
+
+_POOLS = {}  # n_workers -> [ProcessPoolExecutor, idle timer or None, calls using it]
+_POOLS_LOCK = threading.Lock()
+_CALLS = itertools.count()
+
+
+def _acquire_pool(n_workers):
+    import multiprocessing as mp
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    with _POOLS_LOCK:
+        entry = _POOLS.get(n_workers)
+        if entry is not None and getattr(entry[0], "_broken", False):
+            entry[0].shutdown(wait=False, cancel_futures=True)
+            entry = None
+        if entry is None:
+            # fork on Linux: workers inherit the compiled kernels and the imported package,
+            # and scripts need no `if __name__ == "__main__"` guard; spawn elsewhere.
+            ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
+            for _ in range(n_workers):  # start the workers now, not at the first batch
+                pool.submit(int)
+            entry = _POOLS[n_workers] = [pool, None, 0]
+        if entry[1] is not None:
+            entry[1].cancel()
+            entry[1] = None
+        entry[2] += 1
+        return entry[0]
+
+
+def _release_pool(n_workers, pool, failed):
+    """End a call's use of ``pool``; a call that failed (a worker died, an interrupt)
+    takes the pool down, as its workers may still be busy with the call's batches."""
+    with _POOLS_LOCK:
+        entry = _POOLS.get(n_workers)
+        if entry is None or entry[0] is not pool:
+            return
+        entry[2] -= 1
+        if failed:
+            del _POOLS[n_workers]
+        elif entry[2] == 0 and POOL_IDLE_SECONDS is not None:
+            entry[1] = threading.Timer(POOL_IDLE_SECONDS, _idle_shutdown, (n_workers, pool))
+            entry[1].daemon = True
+            entry[1].start()
+            return
+        else:
+            return
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _idle_shutdown(n_workers, pool):
+    with _POOLS_LOCK:
+        entry = _POOLS.get(n_workers)
+        if entry is None or entry[0] is not pool or entry[2]:
+            return
+        del _POOLS[n_workers]
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def shutdown_pools():
+    """Shut down the local process pools kept for reuse (they also end after
+    :data:`POOL_IDLE_SECONDS` idle seconds, and with the interpreter).
+
+    Examples
+    --------
+    >>> from polyregion.enumerate.scale import shutdown_pools
+    >>> shutdown_pools()
+    """
+    with _POOLS_LOCK:
+        entries = list(_POOLS.values())
+        _POOLS.clear()
+    for pool, timer, _ in entries:
+        if timer is not None:
+            timer.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 class _Processes:
-    """Local process pool; results are yielded as batches complete."""
+    """A local process pool (kept for reuse, see :data:`POOL_IDLE_SECONDS`); results are
+    yielded as batches complete. The payload is pickled once per call and unpickled once
+    per worker and call."""
 
     def __init__(self, payload, n_workers):
-        import multiprocessing as mp
-        import sys
-        from concurrent.futures import ProcessPoolExecutor
-
-        # fork on Linux: workers inherit the compiled kernels and the imported package, and
-        # scripts need no `if __name__ == "__main__"` guard; spawn elsewhere.
-        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
         self.n_workers = n_workers
-        self.pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx,
-                                        initializer=_init_worker, initargs=(payload,))
-        self.pool.submit(int)  # start (fork) the workers now, not at the first batch
+        self.token = (os.getpid(), next(_CALLS))
+        self.blob = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pool = _acquire_pool(n_workers)
+        self.failed = True  # until map() has run to its end
 
     def map(self, batches):
         from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
 
-        return _completion_loop(lambda ids, c0: self.pool.submit(_worker_batch, ids, c0),
-                                lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
-                                batches, 2 * self.n_workers)
+        from ..errors import ExecutorError
+
+        try:
+            yield from _completion_loop(
+                lambda ids, c0: self.pool.submit(_worker_batch, self.token, self.blob, ids, c0),
+                lambda fs: wait(fs, return_when=FIRST_COMPLETED).done, batches,
+                2 * self.n_workers)
+        except BrokenProcessPool as e:
+            raise ExecutorError(
+                f"A worker process of `executor`={self.n_workers} died before finishing its "
+                "batch (killed, or out of memory: try fewer processes or a smaller "
+                "`batch_size`); completed batches are kept when `checkpoint=` is set, and "
+                "`resume=` continues from them.") from e
+        self.failed = False
 
     def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            _release_pool(self.n_workers, self.pool, self.failed)
+            self.pool = None
 
 
 class _Dask:
