@@ -46,20 +46,33 @@ def _cpu(who):
 
 
 def speedup_rows(nets, workers, repeat):
+    """Per net: the serial unit run (``executor="serial"``), the direct kernel run
+    (``executor=None``), the first parallel call (which starts the process pool) and the
+    best of ``repeat`` later calls (which reuse it); CPU seconds of each side."""
+    from polyregion.enumerate.scale import shutdown_pools
+
     rows = []
     for d, widths in nets:
         net, box = he_net(widths, d), pr.Box.cube(d)
         pr.enumerate_regions(net, box, executor="serial")  # JIT warm-up
+        pr.enumerate_regions(net, box)
         s0 = _cpu(resource.RUSAGE_SELF)
         t1, r1 = timed(lambda: pr.enumerate_regions(net, box, executor="serial"), repeat)
         cpu1 = (_cpu(resource.RUSAGE_SELF) - s0) / repeat
+        t_direct, r0 = timed(lambda: pr.enumerate_regions(net, box), repeat)
+        shutdown_pools()
         c0, p0 = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
+        t_cold, rc = timed(lambda: pr.enumerate_regions(net, box, executor=workers), 1)
         tn, rn = timed(lambda: pr.enumerate_regions(net, box, executor=workers), repeat)
-        cpu_children = (_cpu(resource.RUSAGE_CHILDREN) - c0) / repeat
-        cpu_parent = (_cpu(resource.RUSAGE_SELF) - p0) / repeat
-        assert r1 == rn and np.array_equal(r1.points, rn.points)
-        rows.append((f"{d}-D {widths}", len(r1), r1.stats.extra["n_units"], t1, tn, t1 / tn,
-                     cpu1, cpu_children, cpu_parent))
+        shutdown_pools()  # workers' CPU is counted in RUSAGE_CHILDREN once they exit
+        # per parallel call (the first call and the reused-pool calls together)
+        cpu_children = (_cpu(resource.RUSAGE_CHILDREN) - c0) / (repeat + 1)
+        cpu_parent = (_cpu(resource.RUSAGE_SELF) - p0) / (repeat + 1)
+        assert r1 == rn == rc == r0 and np.array_equal(r1.points, rn.points)
+        rows.append(dict(name=f"{d}-D {widths}", regions=len(r1),
+                         units=r1.stats.extra["n_units"], serial=t1, direct=t_direct,
+                         cold=t_cold, parallel=tn, cpu_serial=cpu1,
+                         cpu_workers=cpu_children, cpu_driver=cpu_parent))
     return rows
 
 
@@ -125,16 +138,19 @@ def main(argv=None):
     args = ap.parse_args(argv)
     nets = [(3, [16, 16])] if args.quick else [(3, [32, 32]), (4, [16, 16])]
     runs = 1 if args.quick else args.runs
-    print(f"| net | regions | units | serial s | {args.workers} processes s | speed-up "
+    print(f"| net | regions | units | serial s | direct s | {args.workers} processes s, first "
+          f"call | {args.workers} processes s, pool reused | speed-up vs serial | vs direct "
           "| serial CPU s | workers' CPU s | driver CPU s | machine ceiling |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for d, widths in nets:
         for _ in range(runs):
-            [(name, n, u, t1, tn, sp, c1, cc, cp)] = speedup_rows([(d, widths)], args.workers,
-                                                                 1 if args.quick else 3)
+            [r] = speedup_rows([(d, widths)], args.workers, 1 if args.quick else 3)
             ceil = machine_ceiling(d, widths, 3 if args.quick else 5)
-            print(f"| {name} | {n} | {u} | {t1:.3f} | {tn:.3f} | {sp:.2f}x | {c1:.2f} | "
-                  f"{cc:.2f} | {cp:.2f} | {ceil:.2f}x |", flush=True)
+            print(f"| {r['name']} | {r['regions']} | {r['units']} | {r['serial']:.3f} | "
+                  f"{r['direct']:.3f} | {r['cold']:.3f} | {r['parallel']:.3f} | "
+                  f"{r['serial'] / r['parallel']:.2f}x | {r['direct'] / r['parallel']:.2f}x | "
+                  f"{r['cpu_serial']:.2f} | {r['cpu_workers']:.2f} | {r['cpu_driver']:.2f} | "
+                  f"{ceil:.2f}x |", flush=True)
     print(f"\nload average at the end: {os.getloadavg()}")
     if not args.quick:
         print("\nper-task overhead (s):", json.dumps(task_overhead(args.workers)))
