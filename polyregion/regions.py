@@ -127,31 +127,36 @@ def irredundant(A, b, tol, labels=None):
     from scipy.optimize import linprog
 
     m, k = A.shape
-    # merge duplicates
+    # merge duplicates: a row joins the first kept row it equals (within 1e-12 in the
+    # normal, ``tol`` in the offset), whatever rows sort between them
     order = np.lexsort(np.column_stack([A, b]).T[::-1])
     groups, reps = [], []
     for i in order:
-        if reps and np.allclose(A[i], A[reps[-1]], atol=1e-12, rtol=0) and \
-                abs(b[i] - b[reps[-1]]) <= tol:
-            groups[-1].append(int(i))
-        else:
-            reps.append(int(i))
-            groups.append([int(i)])
-    keep = []
-    for gi, i in enumerate(reps):
-        others = [r for r in reps if r != i]
+        if reps:
+            R = np.asarray(reps)
+            same = np.flatnonzero(np.all(np.abs(A[R] - A[i]) <= 1e-12, axis=1)
+                                  & (np.abs(b[R] - b[i]) <= tol))
+            if len(same):
+                groups[int(same[0])].append(int(i))
+                continue
+        reps.append(int(i))
+        groups.append([int(i)])
+    # drop redundant rows one at a time, each tested against the rows still kept: two
+    # copies of one hyperplane that did not merge cannot then remove each other
+    active = list(range(len(reps)))
+    for gi in range(len(reps)):
+        others = [reps[g] for g in active if g != gi]
         if not others:
-            keep.append(gi)
             continue
+        i = reps[gi]
         res = linprog(-A[i], A_ub=A[others], b_ub=b[others] + 0.0,
                       A_eq=None, bounds=[(None, None)] * k, method="highs")
-        # also bound the relaxation by b_i + 1 so the LP is bounded
-        if res.status == 3 or (res.status == 0 and -res.fun > b[i] + tol):
-            keep.append(gi)
-        elif res.status not in (0, 3):
-            keep.append(gi)
-    reps = [reps[g] for g in keep]
-    groups = [groups[g] for g in keep]
+        # kept: unbounded without it (status 3), or it cuts more than ``tol``, or the LP
+        # failed (keeping a row is always safe)
+        if res.status == 0 and -res.fun <= b[i] + tol:
+            active.remove(gi)
+    reps = [reps[g] for g in active]
+    groups = [groups[g] for g in active]
     return A[reps], b[reps], groups
 
 

@@ -83,3 +83,22 @@ def test_canonical_order_and_equality():
     keys = [tuple(c) for c in a.codes]
     assert keys == sorted(keys)
     assert "RegionSet(n_regions=" in repr(a) and "n_lps" in repr(a.stats)
+
+
+def test_halfspaces_keep_a_facet_carried_twice_with_one_ulp_apart_normals():
+    # x - y = 0 is carried by rows [1, -1] and [3, -3], whose unit normals differ in the last
+    # bit, and x + y sorts between them: the facet must be kept once, with both labels.
+    from scipy.optimize import linprog
+
+    W0 = np.array([[1.0, -1.0], [3.0, -3.0], [1.0, 1.0]])
+    net = pr.Network.from_arrays([W0, np.ones((1, 3))], [np.zeros(3), np.zeros(1)])
+    rs = pr.enumerate_regions(net, pr.Box.cube(2))
+    assert len(rs) == 4
+    for i in range(len(rs)):
+        A, b, labels = rs.halfspaces(i, with_labels=True)
+        assert len(A) == 3  # each region is a triangle: two neuron lines and a box side
+        for c in np.vstack([np.eye(2), -np.eye(2)]):  # bounded, and inside the box
+            res = linprog(-c, A_ub=A, b_ub=b, bounds=[(None, None)] * 2, method="highs")
+            assert res.status == 0 and -res.fun <= 1 + 1e-9
+        units = sorted(sorted(int(u) for _, u, _ in g) for g in labels if g[0][0] == 0)
+        assert units == [[0, 1], [2]]
