@@ -273,3 +273,16 @@ def test_conv_and_pool_helpers_match_torch():
     assert np.allclose(pool(x.ravel()[None])[0], z.numpy().ravel())
     with pytest.raises(pr.InvalidNetworkError, match="do not fit"):
         pr.conv2d_matrix(k, (1, 5, 6))
+
+
+@pytest.mark.parametrize("lo, hi", [([-1.0], [1.0]), ([-0.1], [0.9]), ([-0.7], [0.3])])
+def test_identical_window_entries_follow_the_tie_rule(lo, hi):
+    # u1 = u2 = 1 - x exactly: on x < 0 they tie for the maximum and the last one wins
+    # (code 2), whatever the box's centre (the carried values' shifts must not decide it)
+    W0 = np.array([[1.0], [-1.0], [-1.0]])
+    net = pr.Network.from_arrays([W0, np.ones((1, 1))], [np.ones(3), np.zeros(1)],
+                                 activation=[pr.MaxPool([[0, 1, 2]])])
+    for method in ("lp", "scipy"):
+        rs = pr.enumerate_regions(net, pr.Box(lo, hi), method=method)
+        assert sorted(rs.codes.ravel().tolist()) == ([0, 2] if lo[0] < 0 < hi[0] else [0])
+        assert np.array_equal(net.codes(rs.points), rs.codes)

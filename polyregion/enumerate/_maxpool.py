@@ -74,9 +74,11 @@ class Expansion:
         The expanded network (BN folded, no max layer); same input and output.
     true_layers : list
         Per layer of the original network: ``("copy", offset, width)`` (the expanded
-        neurons that are this layer's neurons) or ``("max", matches)`` with
+        neurons that are this layer's neurons) or ``("max", matches, posmap)`` with
         ``matches[w]`` the list of levels of window ``w``, each a list of
-        ``(slot_a, slot_b, neuron)`` pairs (``slot_b = -1``: carried alone).
+        ``(slot_a, slot_b, neuron)`` pairs (``slot_b = -1``: carried alone), and
+        ``posmap[w]`` the window positions of the first level's slots (an entry
+        identical to a later entry of its window has none: it never wins).
     labels : ndarray (n_expanded, 2)
         ``(layer, unit)`` of the original network behind each expanded neuron (``unit``
         is the window for comparisons, ``-1`` for carried values).
@@ -114,7 +116,18 @@ class Expansion:
                 continue
             # a max layer: candidates are affine functions of h (rows of C, offsets c)
             C, c = U, v
-            cands = [list(win) for win in act.windows]  # rows of C of each window's slots
+            # rows of C of each window's slots; an entry identical to a later one of its
+            # window (same row and offset) never wins (the last maximal position does), and
+            # comparing the two would decide an exact tie by rounding noise after the
+            # carried values' shifts, so it gets no slot; posmap: slot -> window position
+            cands, posmap = [], []
+            for win in act.windows:
+                win = [int(i) for i in win]
+                keep = [p for p, i in enumerate(win)
+                        if not any(c[i] == c[j] and np.array_equal(C[i], C[j])
+                                   for j in win[p + 1:])]
+                cands.append([win[p] for p in keep])
+                posmap.append(keep)
             matches = [[] for _ in act.windows]
             while any(len(s) > 1 for s in cands):
                 M = None
@@ -171,7 +184,7 @@ class Expansion:
                         C[s, idx] += coef
                 c = np.array(new_offs)
                 cands = new_cands
-            true_layers.append(("max", matches))
+            true_layers.append(("max", matches, posmap))
             T = C[[s[0] for s in cands]]
             t = c[[s[0] for s in cands]]
         self.net = Network.from_arrays(Ws, bs, activation=acts or "relu")
@@ -196,13 +209,12 @@ class Expansion:
                 off, w = rest
                 out.append(codes[:, off:off + w])
                 continue
-            (matches,) = rest
+            matches, posmap = rest
             layer = np.zeros((n, len(matches)), np.uint8)
             for w, levels in enumerate(matches):
-                pos = None
+                # the first level's slots hold the window positions posmap[w]
+                pos = [np.full(n, p, np.uint8) for p in posmap[w]]
                 for level in levels:
-                    if pos is None:  # slots of the first level are the window's positions
-                        pos = [np.full(n, s, np.uint8) for s in range(2 * len(level))]
                     nxt = []
                     for a, b, q in level:
                         if b < 0:
@@ -210,7 +222,7 @@ class Expansion:
                         else:
                             nxt.append(np.where(codes[:, q] >= 1, pos[b], pos[a]))
                     pos = nxt
-                layer[:, w] = 0 if pos is None else pos[0]
+                layer[:, w] = pos[0]
             out.append(layer)
         if not out:
             return np.zeros((n, 0), np.uint8)
