@@ -388,15 +388,13 @@ def _release_pool(n_workers, pool, failed):
         if entry is None or entry[0] is not pool:
             return
         entry[2] -= 1
-        if failed:
-            del _POOLS[n_workers]
-        elif entry[2] == 0 and POOL_IDLE_SECONDS is not None:
-            entry[1] = threading.Timer(POOL_IDLE_SECONDS, _idle_shutdown, (n_workers, pool))
-            entry[1].daemon = True
-            entry[1].start()
+        if not failed:
+            if entry[2] == 0:
+                entry[1] = threading.Timer(POOL_IDLE_SECONDS, _idle_shutdown, (n_workers, pool))
+                entry[1].daemon = True
+                entry[1].start()
             return
-        else:
-            return
+        del _POOLS[n_workers]
     pool.shutdown(wait=False, cancel_futures=True)
 
 
