@@ -180,6 +180,24 @@ def test_dead_layer_makes_next_layer_constant():
     check(net, B2, 1, codes=[(0, 0, 1)])
 
 
+def test_deeper_neuron_cancelling_exactly_at_its_breakpoint_takes_the_upper_piece():
+    # first layer: six lines through (0.3, -0.2); where all six are active, the first
+    # row of layer 2 is x + y - (x+y) - (x-y) + (2x+y) - (x+2y) = 0 with offset 0, exactly
+    # the breakpoint: the upper piece (code 1) in every engine, whatever sign the
+    # rounding of the cancellation leaves (it differed between engines before)
+    W1 = np.array([[1, 0], [0, 1], [1, 1], [1, -1], [2, 1], [1, 2]], float)
+    W2 = np.array([[1, 1, -1, -1, 1, -1], [0.3, -0.5, 0.2, 0.1, 0.7, -0.4]])
+    net = pr.Network.from_arrays([W1, W2, np.ones((1, 2))],
+                                 [-W1 @ np.array([0.3, -0.2]), np.zeros(2), np.zeros(1)])
+    results = {m: pr.enumerate_regions(net, B2, method=m) for m in methods_for(B2)}
+    for m, rs in results.items():
+        assert codes_of(rs) == codes_of(results["planar"]), m
+        on = [c for c in codes_of(rs) if c[:6] == (1,) * 6]
+        assert on and all(c[6] == 1 for c in on), (m, on)
+        cert = pr.certify(rs)
+        assert cert.ok and not cert.ambiguous, (m, cert)
+
+
 @pytest.mark.parametrize("bias,code", [(0.5, 1), (-0.5, 0), (0.0, 1)])
 def test_zero_weight_rows(bias, code):
     # a zero row is a constant neuron; at exactly the breakpoint it takes the upper piece

@@ -49,6 +49,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._kernels_planar import constant_margin
 from ._kernels_lp import (LP_OPTIMAL, LP_STOPPED, VX_OPTIMAL, cheb_lp, cold_basis,
                           vertex_from_point, vertex_max)
 
@@ -455,8 +456,9 @@ def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps,
             nrm += G[j, t] * G[j, t]
         nrm = np.sqrt(nrm)
         if nrm <= zero_tol * gmax:
+            cm = constant_margin(g, gmax, zero_tol)
             for q in range(nb):
-                if g[j] >= bps[l, q]:
+                if g[j] >= bps[l, q] - cm:
                     code[idx] = q + 1
             continue
         cut_found = False

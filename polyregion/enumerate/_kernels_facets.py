@@ -40,7 +40,7 @@ from numba import njit
 
 from ._kernels_engine import _box_max, _tighten
 from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_lp, cold_basis
-from ._kernels_planar import _clip, inradius, transposed_weights
+from ._kernels_planar import _clip, constant_margin, inradius, transposed_weights
 
 LPM_OPTIMAL = 0
 LPM_UNBOUNDED = 1
@@ -595,8 +595,11 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
         Jn = np.empty((n_out, k))
         for j in range(n_out):
             p = 0
+            cm = 0.0
+            if not (gn[j] > zero_tol * gmax and gn[j] > 0.0):
+                cm = constant_margin(u0, gmax, zero_tol)  # constant: as in the engines
             for q in range(nb):
-                if u0[j] >= bps[l, q]:
+                if u0[j] >= bps[l, q] - cm:
                     p = q + 1
             if gn[j] > zero_tol * gmax and gn[j] > 0.0:
                 for q in range(nb):

@@ -57,6 +57,21 @@ def transposed_weights(W_flat, W_off, dims):
 
 
 @njit(cache=True)
+def constant_margin(g, gmax, zero_tol):
+    """Margin below a breakpoint within which a neuron constant on the cell (its row
+    norm at most ``zero_tol * gmax``) still takes the upper piece: ``zero_tol`` times the
+    layer's value scale ``gmax + max_i |g_i|`` (``g``: the layer's offsets on the cell).
+    Such an offset equals the breakpoint up to the rounding of the layer map (an exact
+    cancellation, e.g. a row that sums to zero on the cell), and the documented rule
+    for a value on the breakpoint is the upper piece; without the margin the rounding
+    sign of the cancellation would pick the piece, differently in each engine."""
+    big = 0.0
+    for i in range(g.shape[0]):
+        big = max(big, abs(g[i]))
+    return zero_tol * (gmax + big)
+
+
+@njit(cache=True)
 def _max_row_norm(Gt):
     best = 0.0
     for j in range(Gt.shape[1]):
@@ -389,7 +404,7 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
             else:
                 const = np.sqrt(n2) <= zthr
             if const:
-                if Gt[2, j] >= t_q:
+                if Gt[2, j] >= t_q - constant_margin(Gt[2], gmax, zero_tol):
                     code[idx] = q + 1
                 continue
             u0 = Gt[2, j] - t_q

@@ -82,7 +82,8 @@ def enumerate_scipy(prep, tol, max_regions=None):
             t_q = prep.bps[l, q]
             nrm = np.linalg.norm(G[j])
             if nrm <= tol.zero_row * gmax:
-                if g[j] >= t_q:
+                # constant: within the rounding margin of the breakpoint counts as on it
+                if g[j] >= t_q - tol.zero_row * (gmax + np.abs(g).max()):
                     code[idx] = q + 1
                 continue
             a, beta = G[j] / nrm, (t_q - g[j]) / nrm
