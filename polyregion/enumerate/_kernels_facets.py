@@ -1526,9 +1526,23 @@ def code_hashes(codes, Z):
 
 
 @njit(cache=True)
-def _find_hashed(codes, q, h, hs, ho):
-    """Row of ``codes`` equal to ``q`` (hash ``h``; ``hs`` sorted hashes, ``ho`` their
-    rows), or -1."""
+def code_words(codes):
+    """The codes packed into little-endian 64-bit words (8 neurons a word, zero-padded):
+    rows compare a word at a time."""
+    n, nn = codes.shape
+    nw = (nn + 7) // 8
+    W = np.zeros((n, nw), np.uint64)
+    for i in range(n):
+        for t in range(nn):
+            W[i, t >> 3] |= np.uint64(codes[i, t]) << np.uint64(8 * (t & 7))
+    return W
+
+
+@njit(cache=True)
+def _find_flipped(cw, reg, idx, new, h, hs, ho):
+    """Row whose code is that of row ``reg`` with neuron ``idx`` set to piece ``new``
+    (hash ``h``; ``cw``: :func:`code_words`; ``hs`` sorted hashes, ``ho`` their rows),
+    or -1."""
     lo = 0
     hi = hs.shape[0]
     while lo < hi:
@@ -1537,14 +1551,19 @@ def _find_hashed(codes, q, h, hs, ho):
             lo = mid + 1
         else:
             hi = mid
-    nn = q.shape[0]
+    w0 = idx >> 3
+    sh = np.uint64(8 * (idx & 7))
+    mask = np.uint64(0xFF) << sh
+    qw = (cw[reg, w0] & ~mask) | (np.uint64(new) << sh)
+    nw = cw.shape[1]
     while lo < hs.shape[0] and hs[lo] == h:
         r = ho[lo]
-        same = True
-        for t in range(nn):
-            if codes[r, t] != q[t]:
+        same = cw[r, w0] == qw
+        t = 0
+        while same and t < nw:
+            if t != w0 and cw[r, t] != cw[reg, t]:
                 same = False
-                break
+            t += 1
         if same:
             return r
         lo += 1
@@ -1781,6 +1800,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     if not ok:
         return False, status, ptr, fa[:0], fb[:0], fc[:0], fr[:0], nbr[:0], labs[:0]
     H = code_hashes(codes, Z)
+    cw = code_words(codes)
     ho = np.argsort(H)
     hs = H[ho]
     # transposed weights of layers >= 1 (contiguous updates), first-layer map
@@ -1796,7 +1816,6 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     bc = np.empty(k)
     bh = np.empty(k)
     fcen = np.empty(k)
-    q = np.empty(nn, np.uint8)
     nf = 0
     stack = [(P, V, nv, fv, fs, frow, nfc, Gt0, _map_gmax(Gt0, k), 0, 0, 0, n)]
     while len(stack) > 0:
@@ -1937,11 +1956,13 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
             fr[nf] = min(r, rho, 1.0)
             labs[nf] = tabL[row]
             nbr[nf] = -1
-            if _flip_code(code, labs, nf, nf + 1, dims_off, q):
-                l0 = labs[nf, 0]
+            l0 = labs[nf, 0]
+            if l0 >= 0:  # a neuron's facet (one label): the code across flips it
                 i0 = dims_off[l0] + labs[nf, 1]
-                h = H[reg] ^ Z[i0, code[i0]] ^ Z[i0, q[i0]]
-                nb_i = _find_hashed(codes, q, h, hs, ho)
+                qq = labs[nf, 2]
+                new = qq if code[i0] == qq + 1 else qq + 1
+                h = H[reg] ^ Z[i0, code[i0]] ^ Z[i0, new]
+                nb_i = _find_flipped(cw, reg, i0, new, h, hs, ho)
                 if nb_i < 0:
                     nb_i = _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
                                    intercepts, fc[nf], fa[nf], on_tol, zero_tol, codes, stats)
