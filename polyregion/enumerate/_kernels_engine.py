@@ -448,6 +448,7 @@ def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps,
     Cq = np.empty(n_l * nb, np.int64)
     nc = 0
     a = np.empty(k)
+    cm = -1.0
     for j in range(n_l):
         idx = off + j
         code[idx] = 0
@@ -456,7 +457,8 @@ def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps,
             nrm += G[j, t] * G[j, t]
         nrm = np.sqrt(nrm)
         if nrm <= zero_tol * gmax:
-            cm = constant_margin(g, gmax, zero_tol)
+            if cm < 0.0:  # computed once per layer, on its first constant neuron
+                cm = constant_margin(g, gmax, zero_tol)
             for q in range(nb):
                 if g[j] >= bps[l, q] - cm:
                     code[idx] = q + 1

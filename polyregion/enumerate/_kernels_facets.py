@@ -590,14 +590,17 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
             if gn[j] > gmax:
                 gmax = gn[j]
         nb = n_bp[l]
+        cmarg = -1.0
         z0n = np.empty(n_out)
         z1n = np.empty(n_out)
         Jn = np.empty((n_out, k))
         for j in range(n_out):
             p = 0
             cm = 0.0
-            if not (gn[j] > zero_tol * gmax and gn[j] > 0.0):
-                cm = constant_margin(u0, gmax, zero_tol)  # constant: as in the engines
+            if not (gn[j] > zero_tol * gmax and gn[j] > 0.0):  # constant: as in the engines
+                if cmarg < 0.0:
+                    cmarg = constant_margin(u0, gmax, zero_tol)
+                cm = cmarg
             for q in range(nb):
                 if u0[j] >= bps[l, q] - cm:
                     p = q + 1

@@ -327,6 +327,7 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
         cx, cy, hx, hy = _bbox(P)
         zthr = zero_tol * gmax
         zthr2 = zthr * zthr
+        cmarg = -1.0  # constant_margin of this cell's layer map, computed on first use
         while True:
             nb = n_bp[l]
             n_h = dims[l + 1] * nb
@@ -383,6 +384,7 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                 gmax = _max_row_norm(Gt)
                 zthr = zero_tol * gmax
                 zthr2 = zthr * zthr
+                cmarg = -1.0
                 continue
             if nb == 1:
                 j = h
@@ -404,7 +406,9 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
             else:
                 const = np.sqrt(n2) <= zthr
             if const:
-                if Gt[2, j] >= t_q - constant_margin(Gt[2], gmax, zero_tol):
+                if cmarg < 0.0:
+                    cmarg = constant_margin(Gt[2], gmax, zero_tol)
+                if Gt[2, j] >= t_q - cmarg:
                     code[idx] = q + 1
                 continue
             u0 = Gt[2, j] - t_q
