@@ -25,8 +25,8 @@ cells:
 - the domain's facets come last, label ``(-1, facet, 0)``, always valid.
 
 Rows are unit vectors. A row whose norm is at most ``Tolerances.zero_row`` times the
-largest row norm of its layer's ``G`` (a neuron or comparison constant on the cell) is
-invalid, as in :func:`~polyregion.regions.cell_constraints`. Invalid rows are ``0`` with
+layer's row scale on the cell (:func:`row_scale`: a neuron or comparison constant on the
+cell) is invalid, as in :func:`~polyregion.regions.cell_constraints`. Invalid rows are ``0`` with
 right-hand side ``pad`` (``inf`` by default: ``0 . x <= inf`` holds everywhere).
 
 Cost
@@ -44,7 +44,7 @@ import numpy as np
 from .config import DEFAULT_TOLERANCES
 from .network import MaxPool
 
-__all__ = ["LayerMap", "Rows", "walk", "layer_rows", "domain_rows", "cell_rows", "row_count"]
+__all__ = ["LayerMap", "Rows", "row_scale", "walk", "layer_rows", "domain_rows", "cell_rows", "row_count"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,11 @@ class LayerMap:
         The layer's code block (``None`` for the output layer).
     u : ndarray (N, w) or None
         ``u`` at the points ``X`` given to :func:`walk`.
+    terms : ndarray (N,) or None
+        ``max_i sum_j |W_ij| ||M_j||`` on each cell, the size of the terms summed into
+        the rows (``M``: the previous layer's output map; ``None`` for the first layer).
+        With the largest row norm it is the scale of the constant-row test (see
+        :func:`row_scale`).
     """
 
     layer: int
@@ -71,6 +76,17 @@ class LayerMap:
     g: np.ndarray
     q: np.ndarray | None
     u: np.ndarray | None
+    terms: np.ndarray | None = None
+
+
+def row_scale(lm):
+    """``(N,)`` scale of the constant-row test of a layer on each cell: a row of norm at
+    most ``Tolerances.zero_row`` times it is zero up to rounding (the rule of every
+    engine, :mod:`polyregion.enumerate._kernels_const`): the larger of the layer's
+    largest row norm and :attr:`LayerMap.terms`."""
+    nrm = np.linalg.norm(lm.G, axis=2)
+    gmax = nrm.max(axis=1) if nrm.shape[1] else np.zeros(nrm.shape[0])
+    return gmax if lm.terms is None else np.maximum(gmax, lm.terms)
 
 
 def walk(net, codes, X=None):
@@ -111,14 +127,17 @@ def walk(net, codes, X=None):
         G = np.einsum("ij,njk->nik", W, M)
         g = c @ W.T + bias
         u = None if X is None else np.einsum("nid,nd->ni", G, X) + g
+        terms = None
+        if l > 0 and W.size:
+            terms = (np.linalg.norm(M, axis=2) @ np.abs(W).T).max(axis=1)
         if l == len(layers) - 1:
-            yield LayerMap(l, None, G, g, None, u)
+            yield LayerMap(l, None, G, g, None, u, terms)
             return
         act = net.activations[l]
         w = act.n_out if isinstance(act, MaxPool) else W.shape[0]
         q = codes[:, off:off + w].astype(np.int64)
         off += w
-        yield LayerMap(l, act, G, g, q, u)
+        yield LayerMap(l, act, G, g, q, u, terms)
         if isinstance(act, MaxPool):
             win = act.winners(q)
             M = np.take_along_axis(G, win[..., None], axis=1)
@@ -160,8 +179,7 @@ def layer_rows(lm, pad=np.inf):
     G, g, q, act = lm.G, lm.g, lm.q, lm.act
     N, w = g.shape
     nrm = np.linalg.norm(G, axis=2)
-    gmax = nrm.max(axis=1, keepdims=True) if w else nrm
-    tiny = DEFAULT_TOLERANCES.zero_row * gmax
+    tiny = DEFAULT_TOLERANCES.zero_row * row_scale(lm)[:, None]
     if isinstance(act, MaxPool):
         k, n_win = act.index.shape[1], act.n_out
         win = act.winners(q)                                        # (N, n_win)

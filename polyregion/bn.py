@@ -413,6 +413,8 @@ def hyperplanes(net, batch, layer=0, region=None) -> BNHyperplanes:
     t = np.asarray(net.activations[layer].breakpoints, float)
     nrm = np.linalg.norm(normal, axis=1)
     gmax = nrm.max() if nrm.size else 0.0
+    if layer > 0 and nrm.size:  # the constant-row scale of the engines (_kernels_const)
+        gmax = max(gmax, float((np.abs(W) @ np.linalg.norm(A, axis=1)).max()))
     from .config import DEFAULT_TOLERANCES
 
     constant = (bn.gamma == 0) | (nrm <= DEFAULT_TOLERANCES.zero_row * gmax) | (nrm == 0)

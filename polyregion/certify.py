@@ -15,7 +15,8 @@ power-of-two denominator per array), which is exact and much faster than
 domain's data (Box bounds, the stored Polytope ``A, b``, a Slice's origin and directions)
 and the interior points are all taken exactly as the float64 numbers they are. A neuron
 whose pre-activation at the point equals a breakpoint exactly is accepted only when it
-is constant on the cell (its exact row of the cell's affine map is zero).
+is constant on the cell (its exact row of the cell's affine map is zero, or zero up to
+the rounding of the weights: see :attr:`Certificate.ambiguous`).
 
 Scope. The certificate is about the regions that were found: it proves each one is
 genuine (soundness), not that none is missing (completeness). Eval-mode batch
@@ -61,11 +62,17 @@ class Certificate:
         fold (see the module docstring).
     ambiguous : dict
         ``{i: [(neuron, exact_piece), ...]}`` for certified regions whose stored code
-        labels a *constant* neuron (exact zero row on the cell) with the piece next to
-        its exact one because its exact value lies within rounding (``AMBIGUITY``,
-        relative) of the breakpoint between them; ``neuron`` is the flat index in the
-        code. The cell is the same set either way (a constant neuron adds no constraint
-        and the activation is continuous): only the label is rounding-dependent.
+        labels a *constant* neuron with the piece next to its exact one because its
+        exact value lies within rounding (``AMBIGUITY``, relative) of the breakpoint
+        between them; ``neuron`` is the flat index in the code. With an exact zero row
+        on the cell, the cell is the same set either way (a constant neuron adds no
+        constraint and the activation is continuous): only the label is
+        rounding-dependent. A row that cancels only up to rounding (its exact norm at
+        most ``AMBIGUITY`` times the size of the terms summed into it, e.g.
+        ``a + b - fl(a + b)``) is also listed here, also when the point lies exactly on
+        its breakpoint: the engines treat such a neuron as constant
+        (docs/tolerances.md), so the exact micro-hyperplane it carries is not a region
+        boundary of the result.
     """
 
     n_regions: int
@@ -132,6 +139,14 @@ def _add(A, ka, B, kb):
     return A + B, k
 
 
+def _to_float(N, k):
+    """The dyadic array ``N / 2**k`` rounded to float64 (exact integer division)."""
+    from fractions import Fraction
+
+    out = np.array([float(Fraction(int(v), 1 << k)) for v in np.ravel(N).tolist()])
+    return out.reshape(np.shape(N))
+
+
 def _obj(a):
     out = np.empty(np.shape(a), dtype=object)
     out[...] = a
@@ -185,6 +200,11 @@ class _Exact:
     def linear_part(self, code, layer):
         """Exact ``(G, kg)``: layer ``layer``'s pre-activations are ``G t / 2**kg + const``
         on the cell of ``code``."""
+        return self._maps(code, layer)[:2]
+
+    def _maps(self, code, layer):
+        """``(G, kg, M, km)``: the exact linear part of layer ``layer``'s pre-activations
+        and of its input (the previous layer's output) on the cell of ``code``."""
         net = self.net
         M, km = self.M0, self.k0
         off = 0
@@ -192,7 +212,7 @@ class _Exact:
             NW, kw = self.W[l]
             G, kg = _matmul(NW, kw, M, km)
             if l == layer:
-                return G, kg
+                return G, kg, M, km
             act = net.activations[l]
             w = net.widths[l]
             piece = code[off:off + w].astype(int)
@@ -210,6 +230,22 @@ class _Exact:
         G, _ = self.linear_part(code, layer)
         row = G[unit] if minus is None else G[unit] - G[minus]
         return all(v == 0 for v in row.tolist())
+
+    def row_cancels(self, code, layer, unit):
+        """Is neuron ``unit``'s row on the cell zero up to rounding: its exact norm at most
+        ``AMBIGUITY`` times the layer's row scale, the larger of its largest row and of
+        ``max_i sum_j |W_ij| ||M_j||`` (the size of the terms summed into the rows; the
+        rule by which the engines call a neuron constant)? An exact zero row cancels."""
+        G, kg, M, km = self._maps(code, layer)
+        if all(v == 0 for v in G[unit].tolist()):
+            return True
+        Gf = _to_float(G, kg)
+        nrm = np.linalg.norm(Gf, axis=1)
+        scale = nrm.max()
+        if layer > 0:
+            W = np.asarray(self.net.weights[layer], dtype=np.float64)
+            scale = max(scale, float((np.abs(W) @ np.linalg.norm(_to_float(M, km), axis=1)).max()))
+        return bool(nrm[unit] <= AMBIGUITY * scale)
 
 
 def _check_max_layer(ex, codes, l, off, U, ku, fail):
@@ -254,7 +290,7 @@ def _label_only(ex, code, layer, unit, Urow, ku, act, exact_piece, stored_piece)
     scale = max(1.0, abs(t), max(abs(float(Fraction(int(v), 1 << ku))) for v in Urow.tolist()))
     if not abs(u - t) <= AMBIGUITY * scale:
         return False
-    return ex.row_is_zero(code, layer, unit)
+    return ex.row_cancels(code, layer, unit)
 
 
 def certify(rs) -> Certificate:
@@ -377,9 +413,13 @@ def certify(rs) -> Certificate:
             fail(i, f"the exact code differs from the stored code at neuron {j} of layer "
                     f"{l} (exact piece {int(piece[i, j])}, stored {int(stored[i, j])})")
         for i, j in zip(*np.nonzero(on_bp & ~diff)):
-            if certified[i] and not ex.row_is_zero(codes[i], l, int(j)):
-                fail(i, f"the interior point lies exactly on a breakpoint hyperplane of "
-                        f"neuron {j} of layer {l}")
+            if not certified[i] or ex.row_is_zero(codes[i], l, int(j)):
+                continue
+            if ex.row_cancels(codes[i], l, int(j)):  # a rounding-level row: a label
+                ambiguous.setdefault(int(i), []).append((off + int(j), int(piece[i, j])))
+                continue
+            fail(i, f"the interior point lies exactly on a breakpoint hyperplane of "
+                    f"neuron {j} of layer {l}")
         # continue along the stored code (regions that failed are already reported)
         pc = np.minimum(stored, act.n_pieces - 1)
         Ns, ks = _dyadic(np.asarray(act.slopes)[pc])

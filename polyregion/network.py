@@ -380,6 +380,88 @@ def _check_bn(bn, width: int, layer: int) -> BatchNorm:
     return BatchNorm(out["gamma"], out["beta"], out["mean"], out["var"], eps)
 
 
+
+
+def term_sizes(layers, acts, X, codes, layer):
+    """``e (n, w)``: the size of the terms summed into each pre-activation of ``layer`` at
+    the rows of ``X``, ``e = |W| (|s| e_prev + |c|) + |b|`` from ``e_0 = |x|`` (``s, c``:
+    the slope and intercept of each neuron's piece in ``codes``). Rounding changes a
+    pre-activation by at most a small multiple of ``eps * e``."""
+    e = np.abs(X)
+    off = 0
+    for k in range(layer + 1):
+        W, b = layers[k]
+        e = e @ np.abs(W).T + np.abs(b)
+        if k == layer:
+            return e
+        act = acts[k]
+        w = act.n_out if isinstance(act, MaxPool) else W.shape[0]
+        j = codes[:, off:off + w]
+        off += w
+        if isinstance(act, MaxPool):
+            e = np.take_along_axis(e, act.winners(j), axis=1)
+        else:
+            e = np.abs(np.asarray(act.slopes))[j] * e + np.abs(np.asarray(act.intercepts))[j]
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _CancelRule:
+    """The forward pass's side of the constant-neuron rule of the engines.
+
+    A neuron of a deeper layer whose row cancels on a cell (``relu(p) + relu(q) -
+    relu(p + q)`` where all three are on) has a pre-activation that is zero up to
+    rounding on the whole cell; the engines call it constant and give it the upper piece
+    at its breakpoint (docs/tolerances.md). Here a deeper layer's pre-activation within
+    ``zero_row * e`` below a breakpoint (``e``: :func:`term_sizes`) counts as on it, so
+    that the rounding sign at each point does not pick the piece. For a genuine
+    hyperplane this moves the breakpoint by about ``1e-13`` of its terms: no stored
+    interior point and, in practice, no sampled point is affected.
+
+    ``e`` costs a second forward pass, so it is only computed for the rows where the
+    cheap per-row bound ``E >= max_i e_i`` (``E_l = ||W_l||_inf (s_max E_{l-1} +
+    c_max) + max |b_l|``) leaves a value within reach of a breakpoint.
+    """
+
+    def __init__(self, layers, acts, X):
+        from .config import DEFAULT_TOLERANCES
+
+        self.layers, self.acts, self.X = layers, acts, X
+        self.zr = DEFAULT_TOLERANCES.zero_row
+        self.E = np.abs(X).max(axis=1, initial=0.0)
+
+    def adjust(self, l, u, codes_before):
+        """``u`` with the margin added where it can matter (layers ``l >= 1``), and the
+        bound advanced past layer ``l``. ``codes_before``: callable giving the codes of
+        layers ``< l`` at given rows."""
+        W, b = self.layers[l]
+        act = self.acts[l]
+        winf = float(np.abs(W).sum(axis=1).max(initial=0.0))
+        self.E = winf * self.E + float(np.abs(b).max(initial=0.0))
+        u_cmp = u
+        if l > 0 and not isinstance(act, MaxPool) and u.size:
+            reach = (self.zr * self.E)[:, None]
+            near = np.zeros(u.shape[0], bool)
+            for t in act.breakpoints:
+                near |= np.any((u < t) & (u >= t - reach), axis=1)
+            rows = np.flatnonzero(near)
+            if rows.size:
+                e = term_sizes(self.layers, self.acts, self.X[rows], codes_before(rows), l)
+                u_cmp = u.copy()
+                u_cmp[rows] += self.zr * e
+        if not isinstance(act, MaxPool):
+            s = np.abs(np.asarray(act.slopes)).max()
+            c = np.abs(np.asarray(act.intercepts)).max()
+            self.E = s * self.E + c
+        return u_cmp
+
+
+def _stack_codes(codes, rows, X):
+    """The codes of the layers done so far (a list of blocks) at ``rows``."""
+    if not codes:
+        return np.zeros((len(rows), 0), np.uint8)
+    return np.concatenate([c[rows] for c in codes], axis=1)
+
+
 class Network:
     """A feed-forward CPA network.
 
@@ -579,15 +661,15 @@ class Network:
         z = X
         codes = []
         layers = self.effective_layers()
+        rule = _CancelRule(layers, self.activations, X)
         for l, (W, b) in enumerate(layers):
             u = z @ W.T + b
             if l == len(layers) - 1:
                 z = u
                 break
             act = self.activations[l]
-            j = act.piece(u)
-            if want_codes:
-                codes.append(j)
+            j = act.piece(rule.adjust(l, u, lambda rows: _stack_codes(codes, rows, X)))
+            codes.append(j)  # (also kept for the forward pass: the cancel rule reads them)
             if isinstance(act, MaxPool):
                 z = np.take_along_axis(u, act.winners(j), axis=1)
             else:

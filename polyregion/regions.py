@@ -73,10 +73,14 @@ def cell_constraints(enum_net, code, domain=None):
         W, bias = enum_net.weights[l], enum_net.biases[l]
         G, g = W @ M, W @ c + bias
         act = enum_net.activations[l]
+        # the constant-row scale (as in every engine): the largest row, and for deeper
+        # layers the size of the terms summed into the rows
+        gmax = np.linalg.norm(G, axis=1).max() if G.size else 0.0
+        if l > 0 and G.size:
+            gmax = max(gmax, float((np.abs(W) @ np.linalg.norm(M, axis=1)).max()))
         if isinstance(act, MaxPool):
             w = act.n_out
             win = act.winners(code[off:off + w])
-            gmax = np.linalg.norm(G, axis=1).max() if G.size else 0.0
             for u in range(w):
                 i = win[u]
                 for p, j in enumerate(act.windows[u]):
@@ -92,7 +96,6 @@ def cell_constraints(enum_net, code, domain=None):
             continue
         t = np.asarray(act.breakpoints)
         piece = code[off:off + W.shape[0]].astype(int)
-        gmax = np.linalg.norm(G, axis=1).max() if G.size else 0.0
         for j in range(W.shape[0]):
             nrm = np.linalg.norm(G[j])
             if nrm <= DEFAULT_TOLERANCES.zero_row * gmax or nrm == 0:

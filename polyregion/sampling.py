@@ -50,7 +50,7 @@ import numpy as np
 
 from .domain import Box, Domain, Slice, Space, as_domain
 from .errors import InvalidDomainError, InvalidInputError
-from .network import MaxPool
+from .network import MaxPool, _CancelRule, _stack_codes
 
 __all__ = [
     "CountEstimate",
@@ -238,9 +238,11 @@ def _forward_codes(layers, acts, T):
     """Activation codes of the rows of ``T`` (float64; equal to ``Network.codes``)."""
     z = T
     out = []
-    for (W, b), act in zip(layers[:-1], acts):
+    rule = _CancelRule(layers, acts, T)  # a cancelling row takes the upper piece
+    for l, ((W, b), act) in enumerate(zip(layers[:-1], acts)):
         u = z @ W.T
         u += b
+        u_cmp = rule.adjust(l, u, lambda rows: _stack_codes(out, rows, T))
         if isinstance(act, MaxPool):
             j = act.piece(u)
             out.append(j)
@@ -248,7 +250,7 @@ def _forward_codes(layers, acts, T):
             continue
         t = act.breakpoints
         if len(t) == 1:
-            on = u >= t[0]
+            on = u_cmp >= t[0]
             out.append(on.view(np.uint8))
             if act.name == "relu":
                 z = np.maximum(u, 0.0)
@@ -258,7 +260,7 @@ def _forward_codes(layers, acts, T):
         else:
             j = np.zeros(u.shape, np.uint8)
             for tk in t:
-                j += u >= tk
+                j += u_cmp >= tk
             out.append(j)
             z = np.asarray(act.slopes)[j] * u + np.asarray(act.intercepts)[j]
     if not out:

@@ -198,6 +198,66 @@ def test_deeper_neuron_cancelling_exactly_at_its_breakpoint_takes_the_upper_piec
         assert cert.ok and not cert.ambiguous, (m, cert)
 
 
+def cancelling_layer_net(d, seed):
+    """Three planes through a common point (d = 2) or line (d = 3), rows ``a``, ``b`` and
+    ``fl(a + b)``, then one neuron ``u = relu(p) + relu(q) - relu(p + q)``: every row of
+    layer 2 cancels to rounding where all three are on (``a + b - fl(a + b)`` is a
+    rounding residual, not zero). In exact arithmetic ``u >= 0`` everywhere (``u = 0``
+    where ``p, q`` have one sign, ``-q`` or ``p`` where they differ), so layer 2 never
+    splits a cell and always takes its upper piece: the six sectors of the planes."""
+    rng = np.random.default_rng(seed)
+    x0 = rng.uniform(-0.5, 0.5, d)
+    a, b = rng.normal(size=d), rng.normal(size=d)
+    W1 = np.array([a, b, a + b])
+    b1 = np.array([-a @ x0, -b @ x0, 0.0])
+    b1[2] = b1[0] + b1[1]
+    return pr.Network.from_arrays([W1, np.array([[1.0, 1.0, -1.0]]), np.ones((1, 1))],
+                                  [b1, np.zeros(1), np.zeros(1)])
+
+
+@pytest.mark.parametrize("d,seed", [(2, s) for s in range(10)] + [(3, s) for s in range(4)])
+def test_layer_whose_every_row_cancels_to_rounding_is_constant(d, seed):
+    # before the term-size scale of the constant-row test, the residual rows were taken
+    # for hyperplanes of random direction: spurious regions, engines disagreeing and
+    # certificates failing on about half of these nets
+    net = cancelling_layer_net(d, seed)
+    box = B2 if d == 2 else B3
+    sectors = sorted([(1, 1, 1, 1), (0, 0, 0, 1), (1, 0, 1, 1), (1, 0, 0, 1), (0, 1, 1, 1),
+                      (0, 1, 0, 1)])
+    for m in methods_for(box):
+        rs = pr.enumerate_regions(net, box, method=m)
+        assert codes_of(rs) == sectors, m
+        cert = pr.certify(rs)
+        assert cert.ok, (m, cert.reasons)
+        # the forward pass gives the stored codes at the stored points (the rounding
+        # sign of u there does not pick the piece)
+        assert np.array_equal(net.codes(rs.points), rs.codes), m
+    # each sector touches the two next to it: a cycle of six facets
+    G = rs.adjacency()
+    assert sorted(dict(G.degree()).values()) == [2] * 6
+    report = pr.verify(rs, n=20000, seed=seed)
+    assert report.passed, report
+
+
+def test_forward_pass_of_a_cancelling_row_takes_the_upper_piece():
+    # points of the cell where all three first-layer neurons are on, where u is a
+    # rounding residual of either sign: always the upper piece, in Network.codes and in
+    # the sampler's forward pass
+    from polyregion.sampling import _forward_codes
+
+    net = cancelling_layer_net(2, 9)
+    W1, b1 = net.weights[0], net.biases[0]
+    x0 = np.linalg.solve(W1[:2], -b1[:2])
+    PQ = np.random.default_rng(0).uniform(0.0, 0.05, (5000, 2))  # p, q > 0
+    X = x0 + np.linalg.solve(W1[:2], PQ.T).T
+    h = np.maximum(X @ W1.T + b1, 0.0)
+    u = h @ net.weights[1][0]
+    assert np.all(h > 0) and (u < 0).sum() > 100 and (u > 0).sum() > 100  # both signs
+    C = net.codes(X)
+    assert np.all(C == 1)
+    assert np.array_equal(_forward_codes(net.effective_layers(), net.activations, X), C)
+
+
 @pytest.mark.parametrize("bias,code", [(0.5, 1), (-0.5, 0), (0.0, 1)])
 def test_zero_weight_rows(bias, code):
     # a zero row is a constant neuron; at exactly the breakpoint it takes the upper piece

@@ -49,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels_planar import constant_margin
+from ._kernels_const import layer_margin, layer_norms, needs_term_scale, term_row_scale
 from ._kernels_lp import (LP_OPTIMAL, LP_STOPPED, VX_OPTIMAL, cheb_lp, cold_basis,
                           vertex_from_point, vertex_max)
 
@@ -156,15 +156,15 @@ def _initial_box(A0, b0, k):
 
 
 @njit(cache=True)
-def _max_row_norm(G):
-    best = 0.0
+def _row_norms(G):
+    """Euclidean norms of the rows of ``G``."""
+    out = np.empty(G.shape[0])
     for j in range(G.shape[0]):
         s = 0.0
         for t in range(G.shape[1]):
             s += G[j, t] * G[j, t]
-        if s > best:
-            best = s
-    return np.sqrt(best)
+        out[j] = np.sqrt(s)
+    return out
 
 
 @njit(cache=True)
@@ -434,11 +434,12 @@ def _partition_vertices(VX, VB, a, beta, sign):
 
 @njit(cache=True)
 def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps, tol,
-                 zero_tol, piv_tol, opt_tol, max_iter, stats):
+                 zthr, cm, piv_tol, opt_tol, max_iter, stats):
     """Decide every hyperplane of layer ``l`` on the whole cell; set the code of the
-    neurons that do not cut it; return the cutting ones and the grown pools."""
+    neurons that do not cut it; return the cutting ones and the grown pools. A row of
+    norm at most ``zthr`` is constant, at its piece with margin ``cm``
+    (:mod:`._kernels_const`)."""
     n_l, k = G.shape
-    gmax = _max_row_norm(G)
     for _ in range(2):
         for i in range(A.shape[0]):
             _tighten(lo, hi, A[i], b[i])
@@ -448,7 +449,6 @@ def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps,
     Cq = np.empty(n_l * nb, np.int64)
     nc = 0
     a = np.empty(k)
-    cm = -1.0
     for j in range(n_l):
         idx = off + j
         code[idx] = 0
@@ -456,9 +456,7 @@ def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps,
         for t in range(k):
             nrm += G[j, t] * G[j, t]
         nrm = np.sqrt(nrm)
-        if nrm <= zero_tol * gmax:
-            if cm < 0.0:  # computed once per layer, on its first constant neuron
-                cm = constant_margin(g, gmax, zero_tol)
+        if nrm <= zthr or nrm == 0.0:
             for q in range(nb):
                 if g[j] >= bps[l, q] - cm:
                     code[idx] = q + 1
@@ -548,9 +546,13 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     VB0 = np.zeros((0, k), np.int64)
     A0c = A0.copy()
     b0c = b0.copy()
+    winf, bmax = layer_norms(W_flat, W_off, b_flat, b_off, dims)
+    nrm0 = _row_norms(G0)
+    gmax0 = nrm0.max()
     CA, Cb, Ci, Cq, P0, R0, VX0, VB0 = _layer_entry(
         A0c, b0c, basis, code0, P0, R0, VX0, VB0, lo, hi, G0, g0, 0, 0, n_bp[0], bps, tol,
-        zero_tol, piv_tol, opt_tol, max_iter, stats)
+        zero_tol * gmax0, layer_margin(g0, gmax0, 0.0, 0.0, zero_tol), piv_tol, opt_tol,
+        max_iter, stats)
     stack = [(A0c, b0c, basis, code0, P0, R0, VX0, VB0, lo, hi, G0, g0, CA, Cb, Ci, Cq, 0,
               0)]
     while len(stack) > 0:
@@ -568,20 +570,35 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
                 nl = dims[l + 1]
                 M = np.empty((nl, k))
                 c = np.empty(nl)
+                mn = np.empty(nl)
+                mmax = 0.0
+                cmax = 0.0
                 for j in range(nl):
                     piece = code[off + j]
                     s = slopes[l, piece]
+                    sq = 0.0
                     for t in range(k):
                         M[j, t] = s * G[j, t]
+                        sq += M[j, t] * M[j, t]
                     c[j] = s * g[j] + intercepts[l, piece]
+                    mn[j] = np.sqrt(sq)
+                    mmax = max(mmax, mn[j])
+                    cmax = max(cmax, abs(c[j]))
                 Wn = W_flat[W_off[l + 1]:W_off[l + 2]].reshape(dims[l + 2], dims[l + 1])
                 G = Wn @ M
                 g = Wn @ c + b_flat[b_off[l + 1]:b_off[l + 2]]
                 l += 1
                 h = 0
+                nrm = _row_norms(G)
+                gmax = nrm.max()
+                ub = winf[l] * mmax
+                zs = gmax
+                if needs_term_scale(nrm, gmax, ub, zero_tol):
+                    zs = max(gmax, term_row_scale(W_flat, W_off[l], dims[l + 1], dims[l], mn))
+                cm = layer_margin(g, gmax, ub, winf[l] * cmax + bmax[l], zero_tol)
                 CA, Cb, Ci, Cq, P, R, VX, VB = _layer_entry(
                     A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, neuron_off[l],
-                    n_bp[l], bps, tol, zero_tol, piv_tol, opt_tol, max_iter, stats)
+                    n_bp[l], bps, tol, zero_tol * zs, cm, piv_tol, opt_tol, max_iter, stats)
                 continue
             idx = Ci[h]
             q = Cq[h]

@@ -40,7 +40,8 @@ from numba import njit
 
 from ._kernels_engine import _box_max, _tighten
 from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_lp, cold_basis
-from ._kernels_planar import _clip, constant_margin, inradius, transposed_weights
+from ._kernels_const import layer_margin, layer_norms, needs_term_scale, term_row_scale
+from ._kernels_planar import _clip, inradius, transposed_weights
 
 LPM_OPTIMAL = 0
 LPM_UNBOUNDED = 1
@@ -88,10 +89,11 @@ def _grow1(arr, n):
 
 
 @njit(cache=True)
-def _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc, gc, start):
-    """Fill ``Gc[l], gc[l]`` (pre-activation map ``u = G x + g`` of hidden layer ``l``) for
-    ``l >= start``; layers below ``start`` are reused (they depend only on the codes of
-    earlier layers)."""
+def _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc, gc, zc,
+                start):
+    """Fill ``Gc[l], gc[l]`` (pre-activation map ``u = G x + g`` of hidden layer ``l``) and
+    ``zc[l]`` (its constant-row scale, :mod:`._kernels_const`) for ``l >= start``; layers
+    below ``start`` are reused (they depend only on the codes of earlier layers)."""
     k = dims[0]
     n_hidden = dims.shape[0] - 2
     off = 0
@@ -107,17 +109,22 @@ def _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc
                 for t in range(k):
                     Gc[0, j, t] = W[j, t]
                 gc[0, j] = bias[j]
+            zc[0] = 0.0
         else:
             n_prev = dims[l]
             # M = diag(s) G_prev, c = s g_prev + intercept (previous layer's pieces)
             M = np.empty((n_prev, k))
             c = np.empty(n_prev)
+            mn = np.empty(n_prev)
             poff = off - n_prev
             for i in range(n_prev):
                 pc = code[poff + i]
                 sl = slopes[l - 1, pc]
+                sq = 0.0
                 for t in range(k):
                     M[i, t] = sl * Gc[l - 1, i, t]
+                    sq += M[i, t] * M[i, t]
+                mn[i] = np.sqrt(sq)
                 c[i] = sl * gc[l - 1, i] + intercepts[l - 1, pc]
             G = W @ M
             g = W @ c
@@ -125,11 +132,19 @@ def _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc
                 for t in range(k):
                     Gc[l, j, t] = G[j, t]
                 gc[l, j] = g[j] + bias[j]
+            zc[l] = term_row_scale(W_flat, W_off[l], n_out, n_in, mn)
+        gmax = 0.0
+        for j in range(n_out):
+            sq = 0.0
+            for t in range(k):
+                sq += Gc[l, j, t] * Gc[l, j, t]
+            gmax = max(gmax, sq)
+        zc[l] = max(zc[l], np.sqrt(gmax))
         off += n_out
 
 
 @njit(cache=True)
-def _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zero_tol):
+def _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zc, zero_tol):
     k = dims[0]
     n_hidden = dims.shape[0] - 2
     mmax = A0.shape[0]
@@ -149,14 +164,7 @@ def _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zero_tol):
     off = 0
     for l in range(n_hidden):
         n_out = dims[l + 1]
-        gmax = 0.0
-        for j in range(n_out):
-            s = 0.0
-            for t in range(k):
-                s += Gc[l, j, t] * Gc[l, j, t]
-            if s > gmax:
-                gmax = s
-        gmax = np.sqrt(gmax)
+        zthr = zero_tol * zc[l]
         nb = n_bp[l]
         for j in range(n_out):
             p = code[off + j]
@@ -164,7 +172,7 @@ def _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zero_tol):
             for t in range(k):
                 s += Gc[l, j, t] * Gc[l, j, t]
             nrm = np.sqrt(s)
-            if nrm <= zero_tol * gmax or nrm == 0.0:
+            if nrm <= zthr or nrm == 0.0:
                 continue
             if p > 0:
                 for t in range(k):
@@ -192,7 +200,8 @@ def _map_cache(dims, k):
     nmax = 1
     for l in range(n_hidden):
         nmax = max(nmax, dims[l + 1])
-    return np.empty((max(n_hidden, 1), nmax, k)), np.empty((max(n_hidden, 1), nmax))
+    return (np.empty((max(n_hidden, 1), nmax, k)), np.empty((max(n_hidden, 1), nmax)),
+            np.empty(max(n_hidden, 1)))
 
 
 @njit(cache=True)
@@ -203,9 +212,9 @@ def region_rows(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     Returns ``(A, b, lab)``: unit rows, right-hand sides and labels ``(layer, unit, q)``
     (``layer = -1``: domain facet ``unit``).
     """
-    Gc, gc = _map_cache(dims, dims[0])
-    _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc, gc, 0)
-    A, b, lab = _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zero_tol)
+    Gc, gc, zc = _map_cache(dims, dims[0])
+    _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc, gc, zc, 0)
+    A, b, lab = _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zc, zero_tol)
     return A.copy(), b.copy(), lab.copy()
 
 
@@ -568,8 +577,10 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     for l in range(n_hidden):
         nn += dims[l + 1]
     out = np.empty(nn, np.uint8)
+    winf, bmax = layer_norms(W_flat, W_off, b_flat, b_off, dims)
     z0 = x.copy()
     z1 = n.copy()
+    zc = np.zeros(k)  # the layer's offsets on the cell (value at the origin)
     J = np.eye(k)
     off = 0
     for l in range(n_hidden):
@@ -579,6 +590,7 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
         bias = b_flat[b_off[l]:b_off[l + 1]]
         u0 = W @ z0 + bias
         u1 = W @ z1
+        uc = W @ zc + bias
         G = W @ J
         gmax = 0.0
         gn = np.empty(n_out)
@@ -589,22 +601,39 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
             gn[j] = np.sqrt(s)
             if gn[j] > gmax:
                 gmax = gn[j]
+        # the constant-row scale and margin, as in the engines (_kernels_const)
+        zs = gmax
+        if l == 0:
+            cm = layer_margin(uc, gmax, 0.0, 0.0, zero_tol)
+        else:
+            mn = np.empty(n_in)
+            mmax = 0.0
+            cmax = 0.0
+            for i in range(n_in):
+                s = 0.0
+                for t in range(k):
+                    s += J[i, t] * J[i, t]
+                mn[i] = np.sqrt(s)
+                mmax = max(mmax, mn[i])
+                cmax = max(cmax, abs(zc[i]))
+            ub = winf[l] * mmax
+            if needs_term_scale(gn, gmax, ub, zero_tol):
+                zs = max(gmax, term_row_scale(W_flat, W_off[l], n_out, n_in, mn))
+            cm = layer_margin(uc, gmax, ub, winf[l] * cmax + bmax[l], zero_tol)
+        zthr = zero_tol * zs
         nb = n_bp[l]
-        cmarg = -1.0
         z0n = np.empty(n_out)
         z1n = np.empty(n_out)
+        zcn = np.empty(n_out)
         Jn = np.empty((n_out, k))
         for j in range(n_out):
             p = 0
-            cm = 0.0
-            if not (gn[j] > zero_tol * gmax and gn[j] > 0.0):  # constant: as in the engines
-                if cmarg < 0.0:
-                    cmarg = constant_margin(u0, gmax, zero_tol)
-                cm = cmarg
+            live = gn[j] > zthr and gn[j] > 0.0
+            margin = 0.0 if live else cm  # constant: the upper piece within the margin
             for q in range(nb):
-                if u0[j] >= bps[l, q] - cm:
+                if u0[j] >= bps[l, q] - margin:
                     p = q + 1
-            if gn[j] > zero_tol * gmax and gn[j] > 0.0:
+            if live:
                 for q in range(nb):
                     if abs(u0[j] - bps[l, q]) <= on_tol * gn[j]:
                         if u1[j] > 1e-9 * gn[j]:
@@ -615,10 +644,12 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
             sl = slopes[l, p]
             z0n[j] = sl * u0[j] + intercepts[l, p]
             z1n[j] = sl * u1[j]
+            zcn[j] = sl * uc[j] + intercepts[l, p]
             for t in range(k):
                 Jn[j, t] = sl * G[j, t]
         z0 = z0n
         z1 = z1n
+        zc = zcn
         J = Jn
         off += n_out
     return out
@@ -1280,7 +1311,7 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
     elif clip:
         ok, P0 = domain_polygon_rows(A0, b0, eps)
         clip = ok
-    Gc, gc = _map_cache(dims, k)
+    Gc, gc, zc = _map_cache(dims, k)
     prev = np.zeros(nn, np.uint8)
     n_hidden = dims.shape[0] - 2
     for ri in range(nreg):
@@ -1300,9 +1331,9 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
                     break
         prev[:] = code
         stats[7] += n_hidden - start
-        _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc, gc,
+        _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc, gc, zc,
                     start)
-        A, b, lab = _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zero_tol)
+        A, b, lab = _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zc, zero_tol)
         m = A.shape[0]
         stats[2] += m
         p = points[reg]
@@ -1669,41 +1700,57 @@ def _walk_cut(k, P, V, nv, fv, fs, frow, nfc, cen, rad, tabA, tabB, row, dup_tol
 
 
 @njit(cache=True)
-def _next_map(WT, W_off, b_flat, b_off, dims, slopes, intercepts, codes, r, off, l, Gt):
+def _next_map(WT, W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, winf, codes, r, off,
+              l, Gt, zero_tol):
     """Pre-activation map of layer ``l + 1`` (rows 0..k-1: coefficients, row k: offset)
-    from that of layer ``l`` and the layer-``l`` code of ``codes[r]``."""
+    from that of layer ``l`` and the layer-``l`` code of ``codes[r]``, and its
+    constant-row scale (:mod:`._kernels_const`)."""
     k = dims[0]
     nl = dims[l + 1]
     nn = dims[l + 2]
     G2 = np.zeros((k + 1, nn))
     for i in range(nn):
         G2[k, i] = b_flat[b_off[l + 1] + i]
+    mn = np.empty(nl)
+    mmax = 0.0
     for j in range(nl):
         piece = codes[r, off + j]
         sl = slopes[l, piece]
         w0 = W_off[l + 1] + j * nn
         w = WT[w0:w0 + nn]  # slices (not flat indices) let the loop vectorise
+        sq = 0.0
         for t in range(k + 1):
             m = sl * Gt[t, j]
             if t == k:
                 m += intercepts[l, piece]
+            else:
+                sq += m * m
             if m == 0.0:
                 continue
             row = G2[t]
             for i in range(nn):
                 row[i] += w[i] * m
-    return G2
+        mn[j] = np.sqrt(sq)
+        mmax = max(mmax, mn[j])
+    nrm, gmax = _map_norms_k(G2, k)
+    zs = gmax
+    if needs_term_scale(nrm, gmax, winf[l + 1] * mmax, zero_tol):
+        zs = max(gmax, term_row_scale(W_flat, W_off[l + 1], nn, nl, mn))
+    return G2, zs
 
 
 @njit(cache=True)
-def _map_gmax(Gt, k):
+def _map_norms_k(Gt, k):
+    """Row norms of a layer map (rows 0..k-1 of ``Gt``) and their maximum."""
+    nrm = np.empty(Gt.shape[1])
     best = 0.0
     for j in range(Gt.shape[1]):
         s = 0.0
         for t in range(k):
             s += Gt[t, j] * Gt[t, j]
-        best = max(best, s)
-    return np.sqrt(best)
+        nrm[j] = np.sqrt(s)
+        best = max(best, nrm[j])
+    return nrm, best
 
 
 @njit(cache=True)
@@ -1820,9 +1867,11 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     bh = np.empty(k)
     fcen = np.empty(k)
     nf = 0
-    stack = [(P, V, nv, fv, fs, frow, nfc, Gt0, _map_gmax(Gt0, k), 0, 0, 0, n)]
+    winf, _ = layer_norms(W_flat, W_off, b_flat, b_off, dims)
+    stack = [(P, V, nv, fv, fs, frow, nfc, Gt0, _map_norms_k(Gt0, k)[1], 0, 0, 0, n)]
     while len(stack) > 0:
-        P, V, nv, fv, fs, frow, nfc, Gt, gmax, l, j, lo, hi = stack.pop()
+        # zs: the constant-row scale of the layer map Gt (_kernels_const)
+        P, V, nv, fv, fs, frow, nfc, Gt, zs, l, j, lo, hi = stack.pop()
         stats[5] += 1
         VV, n_v = _poly_vertices(k, P, V, nv)
         rad = _sphere(VV, n_v, cen)
@@ -1832,14 +1881,14 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
             if j == dims[l + 1]:
                 if l + 1 < n_hidden:
                     stats[7] += 1
-                    Gt = _next_map(WT, W_off, b_flat, b_off, dims, slopes, intercepts,
-                                   codes, lo, dims_off[l], l, Gt)
-                    gmax = _map_gmax(Gt, k)
+                    Gt, zs = _next_map(WT, W_flat, W_off, b_flat, b_off, dims, slopes,
+                                       intercepts, winf, codes, lo, dims_off[l], l, Gt,
+                                       zero_tol)
                 l += 1
                 j = 0
                 continue
             # neurons decided without touching the cell: skip them in one tight loop
-            j = _walk_scan(Gt, gmax, codes, lo, hi, dims_off[l], j, dims[l + 1], n_bp[l],
+            j = _walk_scan(Gt, zs, codes, lo, hi, dims_off[l], j, dims[l + 1], n_bp[l],
                            bps, l, bc, bh, zero_tol, dup_tol, stats)
             if j == dims[l + 1]:
                 continue
@@ -1850,7 +1899,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
                 s2 += Gt[t, j] * Gt[t, j]
             nrm = np.sqrt(s2)
             j += 1
-            if nrm <= zero_tol * gmax or nrm == 0.0:
+            if nrm <= zero_tol * zs or nrm == 0.0:
                 # constant on the cell: no row (several pieces here would be inconsistent)
                 if codes[hi - 1, idx] != v:
                     redo = True
@@ -1868,7 +1917,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
                     g = _piece_end(codes, g, hi, idx)
                 bounds[nb_] = hi
                 for t in range(nb_ - 1, 0, -1):
-                    stack.append((P, V, nv, fv, fs, frow, nfc, Gt, gmax, l, j - 1,
+                    stack.append((P, V, nv, fv, fs, frow, nfc, Gt, zs, l, j - 1,
                                   bounds[t], bounds[t + 1]))
                 hi = bounds[1]
             for side in range(2):
@@ -1983,7 +2032,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
 
 
 @njit(cache=True)
-def _walk_scan(Gt, gmax, codes, lo, hi, off, j, n_l, nb, bps, l, bc, bh, zero_tol, dup_tol,
+def _walk_scan(Gt, zs, codes, lo, hi, off, j, n_l, nb, bps, l, bc, bh, zero_tol, dup_tol,
                stats):
     """First neuron ``>= j`` of layer ``l`` that the walk must look at: one with several
     pieces in ``codes[lo:hi]``, or whose row(s) may come within ``dup_tol`` of the cell's
@@ -2002,7 +2051,7 @@ def _walk_scan(Gt, gmax, codes, lo, hi, off, j, n_l, nb, bps, l, bc, bh, zero_to
             u += Gt[t, j] * bc[t]
             spread += abs(Gt[t, j]) * bh[t]
         nrm = np.sqrt(s2)
-        if not (nrm <= zero_tol * gmax or nrm == 0.0):
+        if not (nrm <= zero_tol * zs or nrm == 0.0):
             # below the breakpoint needs u <= bp, above needs u >= bp, on the whole box
             margin = dup_tol * nrm
             if v > 0:

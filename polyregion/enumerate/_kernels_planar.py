@@ -3,8 +3,8 @@
 Same input and the same decision rule as the LP path (:mod:`._kernels_engine`): a
 flattened CPA net on a *bounded* unit-scale 2-D domain ``{x : A0 x <= b0}``; a piece of a
 cell is a region when its Chebyshev (inscribed-circle) radius exceeds ``tol``; a neuron
-whose row norm on the cell is at most ``zero_tol`` times the largest row norm of its
-layer is constant there; breakpoint ``q`` of a neuron only applies when its code is ``q``.
+whose row on the cell is zero up to rounding is constant there (:mod:`._kernels_const`);
+breakpoint ``q`` of a neuron only applies when its code is ``q``.
 
 A cell is a convex polygon: its vertices counter-clockwise, and for each edge the unit
 constraint row ``a . x <= b`` it lies on (edge ``i`` joins vertex ``i`` to vertex
@@ -37,6 +37,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._kernels_const import layer_margin, layer_norms, needs_term_scale, term_row_scale
+
 
 # A polygon is an (n, 5) array: row i = (x_i, y_i, a0_i, a1_i, b_i), vertex i and the unit
 # constraint row a_i . x <= b_i of the edge from vertex i to vertex i + 1.
@@ -57,28 +59,16 @@ def transposed_weights(W_flat, W_off, dims):
 
 
 @njit(cache=True)
-def constant_margin(g, gmax, zero_tol):
-    """Margin below a breakpoint within which a neuron constant on the cell (its row
-    norm at most ``zero_tol * gmax``) still takes the upper piece: ``zero_tol`` times the
-    layer's value scale ``gmax + max_i |g_i|`` (``g``: the layer's offsets on the cell).
-    Such an offset equals the breakpoint up to the rounding of the layer map (an exact
-    cancellation, e.g. a row that sums to zero on the cell), and the documented rule
-    for a value on the breakpoint is the upper piece; without the margin the rounding
-    sign of the cancellation would pick the piece, differently in each engine."""
-    big = 0.0
-    for i in range(g.shape[0]):
-        big = max(big, abs(g[i]))
-    return zero_tol * (gmax + big)
-
-
-@njit(cache=True)
-def _max_row_norm(Gt):
+def _map_norms(Gt):
+    """Row norms of a layer map (rows 0, 1 of ``Gt``: coefficients of x, y) and their
+    maximum."""
+    n = Gt.shape[1]
+    nrm = np.empty(n)
     best = 0.0
-    for j in range(Gt.shape[1]):
-        s = Gt[0, j] * Gt[0, j] + Gt[1, j] * Gt[1, j]
-        if s > best:
-            best = s
-    return np.sqrt(best)
+    for j in range(n):
+        nrm[j] = np.sqrt(Gt[0, j] * Gt[0, j] + Gt[1, j] * Gt[1, j])
+        best = max(best, nrm[j])
+    return nrm, best
 
 
 @njit(cache=True)
@@ -319,15 +309,17 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
         Gt0[0, i] = W_flat[W_off[0] + 2 * i]
         Gt0[1, i] = W_flat[W_off[0] + 2 * i + 1]
         Gt0[2, i] = b_flat[b_off[0] + i]
-    stack = [(P0, px0, py0, r0, np.zeros(n_neurons, np.uint8), Gt0, _max_row_norm(Gt0),
-              0, 0)]
+    winf, bmax = layer_norms(W_flat, W_off, b_flat, b_off, dims)
+    _, gmax0 = _map_norms(Gt0)
+    stack = [(P0, px0, py0, r0, np.zeros(n_neurons, np.uint8), Gt0, zero_tol * gmax0,
+              layer_margin(Gt0[2], gmax0, 0.0, 0.0, zero_tol), 0, 0)]
     sbuf = np.empty(64)
+    mn = np.empty(max(1, dims[1:].max()))
     while len(stack) > 0:
-        P, px, py, r, code, Gt, gmax, l, h = stack.pop()
+        # zthr: rows of norm <= zthr are constant, at their piece with margin cmarg
+        P, px, py, r, code, Gt, zthr, cmarg, l, h = stack.pop()
         cx, cy, hx, hy = _bbox(P)
-        zthr = zero_tol * gmax
         zthr2 = zthr * zthr
-        cmarg = -1.0  # constant_margin of this cell's layer map, computed on first use
         while True:
             nb = n_bp[l]
             n_h = dims[l + 1] * nb
@@ -361,12 +353,17 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                 G2 = np.zeros((3, nn))
                 for i in range(nn):
                     G2[2, i] = b_flat[b_off[l + 1] + i]
+                mmax = 0.0
+                cmax = 0.0
                 for j in range(nl):
                     piece = code[off + j]
                     sl = slopes[l, piece]
                     m0 = sl * Gt[0, j]
                     m1 = sl * Gt[1, j]
                     cj = sl * Gt[2, j] + intercepts[l, piece]
+                    mn[j] = np.sqrt(m0 * m0 + m1 * m1)
+                    mmax = max(mmax, mn[j])
+                    cmax = max(cmax, abs(cj))
                     w0 = W_off[l + 1] + j * nn
                     if m0 == 0.0 and m1 == 0.0:
                         if cj != 0.0:
@@ -381,10 +378,14 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                 Gt = G2
                 l += 1
                 h = 0
-                gmax = _max_row_norm(Gt)
-                zthr = zero_tol * gmax
+                nrm, gmax = _map_norms(Gt)
+                ub = winf[l] * mmax
+                zs = gmax
+                if needs_term_scale(nrm, gmax, ub, zero_tol):
+                    zs = max(gmax, term_row_scale(W_flat, W_off[l], nn, nl, mn))
+                zthr = zero_tol * zs
                 zthr2 = zthr * zthr
-                cmarg = -1.0
+                cmarg = layer_margin(Gt[2], gmax, ub, winf[l] * cmax + bmax[l], zero_tol)
                 continue
             if nb == 1:
                 j = h
@@ -406,8 +407,6 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
             else:
                 const = np.sqrt(n2) <= zthr
             if const:
-                if cmarg < 0.0:
-                    cmarg = constant_margin(Gt[2], gmax, zero_tol)
                 if Gt[2, j] >= t_q - cmarg:
                     code[idx] = q + 1
                 continue
@@ -456,7 +455,7 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                 stats[1] += 1
                 c2 = code.copy()
                 c2[idx] = q + 1
-                stack.append((Pa, pax, pay, ra, c2, Gt, gmax, l, h))
+                stack.append((Pa, pax, pay, ra, c2, Gt, zthr, cmarg, l, h))
                 P, px, py, r = Pb, pbx, pby, rb
                 cx, cy, hx, hy = _bbox(P)
             elif ka:

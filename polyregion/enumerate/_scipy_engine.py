@@ -45,8 +45,22 @@ def enumerate_scipy(prep, tol, max_regions=None):
     n_lps = 1
     if n_hidden == 0:
         return [np.zeros(0, np.uint8)], [x0], [r0], n_lps, True
+    winf = [np.abs(W).sum(axis=1).max() for W in Ws]
+    bmax = [np.abs(b_).max(initial=0.0) for b_ in bs]
+
+    def scales(G, g, W=None, M=None, c=None, l=0):
+        # zero-row threshold and constant margin of a layer map (see _kernels_const)
+        gmax = np.linalg.norm(G, axis=1).max()
+        if W is None:
+            return tol.zero_row * gmax, tol.zero_row * (gmax + np.abs(g).max())
+        mn = np.linalg.norm(M, axis=1)
+        zs = max(gmax, (np.abs(W) @ mn).max())
+        ub, vb = winf[l] * mn.max(), winf[l] * np.abs(c).max() + bmax[l]
+        return tol.zero_row * zs, tol.zero_row * (max(gmax, ub) + max(np.abs(g).max(), vb))
+
+    G0, g0 = Ws[0].copy(), bs[0].copy()
     stack = [(prep.A0.copy(), prep.b0.copy(), x0, r0, np.zeros(n_neurons, np.uint8),
-              Ws[0].copy(), bs[0].copy(), 0, 0)]
+              G0, g0, scales(G0, g0), 0, 0)]
 
     def side(A, b, a, beta):
         nonlocal n_lps
@@ -56,8 +70,8 @@ def enumerate_scipy(prep, tol, max_regions=None):
         return r > feas, A2, b2, x, r
 
     while stack:
-        A, b, p, r, code, G, g, l, h = stack.pop()
-        gmax = np.linalg.norm(G, axis=1).max()
+        A, b, p, r, code, G, g, sc, l, h = stack.pop()
+        zthr, cmarg = sc
         while True:
             nb = int(prep.n_bp[l])
             if h == widths[l] * nb:
@@ -71,7 +85,8 @@ def enumerate_scipy(prep, tol, max_regions=None):
                 M = s[:, None] * G
                 c = s * g + prep.intercepts[l, piece]
                 G, g = Ws[l + 1] @ M, Ws[l + 1] @ c + bs[l + 1]
-                gmax = np.linalg.norm(G, axis=1).max()
+                sc = scales(G, g, Ws[l + 1], M, c, l + 1)
+                zthr, cmarg = sc
                 l, h = l + 1, 0
                 continue
             j, q = divmod(h, nb)
@@ -81,9 +96,9 @@ def enumerate_scipy(prep, tol, max_regions=None):
                 continue
             t_q = prep.bps[l, q]
             nrm = np.linalg.norm(G[j])
-            if nrm <= tol.zero_row * gmax:
+            if nrm <= zthr or nrm == 0:
                 # constant: within the rounding margin of the breakpoint counts as on it
-                if g[j] >= t_q - tol.zero_row * (gmax + np.abs(g).max()):
+                if g[j] >= t_q - cmarg:
                     code[idx] = q + 1
                 continue
             a, beta = G[j] / nrm, (t_q - g[j]) / nrm
@@ -91,7 +106,7 @@ def enumerate_scipy(prep, tol, max_regions=None):
             if s > feas:
                 ne, A2, b2, x2, r2 = side(A, b, a, beta)
                 if ne:
-                    stack.append((A2, b2, x2, r2, code.copy(), G, g, l, h))
+                    stack.append((A2, b2, x2, r2, code.copy(), G, g, sc, l, h))
                     A, b = np.vstack([A, -a[None]]), np.append(b, -beta)
                     r = min(r, s)
                 code[idx] = q + 1
@@ -100,7 +115,7 @@ def enumerate_scipy(prep, tol, max_regions=None):
                 if ne:
                     c2 = code.copy()
                     c2[idx] = q + 1
-                    stack.append((A2, b2, x2, r2, c2, G, g, l, h))
+                    stack.append((A2, b2, x2, r2, c2, G, g, sc, l, h))
                     A, b = np.vstack([A, a[None]]), np.append(b, beta)
                     r = min(r, -s)
             else:
@@ -109,7 +124,7 @@ def enumerate_scipy(prep, tol, max_regions=None):
                 if neb and nea:
                     c2 = code.copy()
                     c2[idx] = q + 1
-                    stack.append((Aa, ba, xa, ra, c2, G, g, l, h))
+                    stack.append((Aa, ba, xa, ra, c2, G, g, sc, l, h))
                     A, b, p, r = Ab, bb, xb, rb
                 elif nea or (not neb and ra > rb):
                     code[idx] = q + 1
