@@ -439,11 +439,10 @@ class _CancelRule:
         self.E = winf * self.E + float(np.abs(b).max(initial=0.0))
         u_cmp = u
         if l > 0 and not isinstance(act, MaxPool) and u.size:
-            reach = (self.zr * self.E)[:, None]
-            near = np.zeros(u.shape[0], bool)
-            for t in act.breakpoints:
-                near |= np.any((u < t) & (u >= t - reach), axis=1)
-            rows = np.flatnonzero(near)
+            from .enumerate._kernels_const import near_rows
+
+            rows = near_rows(np.ascontiguousarray(u, dtype=np.float64),
+                             np.asarray(act.breakpoints, dtype=np.float64), self.zr * self.E)
             if rows.size:
                 e = term_sizes(self.layers, self.acts, self.X[rows], codes_before(rows), l)
                 u_cmp = u.copy()

@@ -90,3 +90,27 @@ def layer_margin(g, gmax, ub, vb, zero_tol):
     for i in range(g.shape[0]):
         big = max(big, abs(g[i]))
     return zero_tol * (max(gmax, ub) + max(big, vb))
+
+
+@njit(cache=True)
+def near_rows(u, bps, reach):
+    """Rows of ``u`` with a value within ``reach[row]`` of one of the breakpoints ``bps``
+    (one pass, no temporaries): where the forward pass must look at the term sizes."""
+    n, w = u.shape
+    out = np.empty(n, np.int64)
+    c = 0
+    for i in range(n):
+        r = reach[i]
+        hit = False
+        for j in range(w):
+            v = u[i, j]
+            for t in bps:
+                if abs(v - t) <= r:
+                    hit = True
+                    break
+            if hit:
+                break
+        if hit:
+            out[c] = i
+            c += 1
+    return out[:c]

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels_const import layer_margin, layer_norms, needs_term_scale, term_row_scale
+from ._kernels_const import layer_margin, layer_norms, term_row_scale
 
 
 # A polygon is an (n, 5) array: row i = (x_i, y_i, a0_i, a1_i, b_i), vertex i and the unit
@@ -60,15 +60,43 @@ def transposed_weights(W_flat, W_off, dims):
 
 @njit(cache=True)
 def _map_norms(Gt):
-    """Row norms of a layer map (rows 0, 1 of ``Gt``: coefficients of x, y) and their
-    maximum."""
-    n = Gt.shape[1]
-    nrm = np.empty(n)
+    """Largest row norm of a layer map (rows 0, 1 of ``Gt``: coefficients of x, y)."""
     best = 0.0
-    for j in range(n):
-        nrm[j] = np.sqrt(Gt[0, j] * Gt[0, j] + Gt[1, j] * Gt[1, j])
-        best = max(best, nrm[j])
-    return nrm, best
+    for j in range(Gt.shape[1]):
+        best = max(best, Gt[0, j] * Gt[0, j] + Gt[1, j] * Gt[1, j])
+    return np.sqrt(best)
+
+
+@njit(cache=True)
+def _map_scales(Gt, mn2, nl, W_flat, w0, winf, bmax, mmax2, cmax, zero_tol):
+    """``(zthr, margin)`` of a layer map (:mod:`._kernels_const`) from the squared row
+    norms ``mn2[:nl]`` and the largest offset ``cmax`` of the layer's input; no
+    allocation unless the term scale is needed."""
+    nn = Gt.shape[1]
+    g2 = 0.0
+    low2 = np.inf  # smallest non-zero squared row norm
+    big = 0.0
+    for i in range(nn):
+        n2 = Gt[0, i] * Gt[0, i] + Gt[1, i] * Gt[1, i]
+        g2 = max(g2, n2)
+        if n2 > 0.0:
+            low2 = min(low2, n2)
+        big = max(big, abs(Gt[2, i]))
+    gmax = np.sqrt(g2)
+    ub = winf * np.sqrt(mmax2)
+    zs = gmax
+    if ub > gmax and np.sqrt(low2) <= zero_tol * ub:
+        sq = (zero_tol * ub) ** 2 > 1e-290  # compare squared unless that underflows
+        lo = (zero_tol * gmax) ** 2 if sq else zero_tol * gmax
+        hi = (zero_tol * ub) ** 2 if sq else zero_tol * ub
+        for i in range(nn):
+            n2 = Gt[0, i] * Gt[0, i] + Gt[1, i] * Gt[1, i]
+            if not sq:
+                n2 = np.sqrt(n2)
+            if n2 > lo and n2 <= hi:  # the term scale can change a decision
+                zs = max(gmax, term_row_scale(W_flat, w0, nn, nl, np.sqrt(mn2[:nl])))
+                break
+    return zero_tol * zs, zero_tol * (max(gmax, ub) + max(big, winf * cmax + bmax))
 
 
 @njit(cache=True)
@@ -310,11 +338,11 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
         Gt0[1, i] = W_flat[W_off[0] + 2 * i + 1]
         Gt0[2, i] = b_flat[b_off[0] + i]
     winf, bmax = layer_norms(W_flat, W_off, b_flat, b_off, dims)
-    _, gmax0 = _map_norms(Gt0)
+    gmax0 = _map_norms(Gt0)
     stack = [(P0, px0, py0, r0, np.zeros(n_neurons, np.uint8), Gt0, zero_tol * gmax0,
               layer_margin(Gt0[2], gmax0, 0.0, 0.0, zero_tol), 0, 0)]
     sbuf = np.empty(64)
-    mn = np.empty(max(1, dims[1:].max()))
+    mn2 = np.empty(max(1, dims[1:].max()))  # squared row norms of a layer's output map
     while len(stack) > 0:
         # zthr: rows of norm <= zthr are constant, at their piece with margin cmarg
         P, px, py, r, code, Gt, zthr, cmarg, l, h = stack.pop()
@@ -353,7 +381,7 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                 G2 = np.zeros((3, nn))
                 for i in range(nn):
                     G2[2, i] = b_flat[b_off[l + 1] + i]
-                mmax = 0.0
+                mmax2 = 0.0
                 cmax = 0.0
                 for j in range(nl):
                     piece = code[off + j]
@@ -361,8 +389,8 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                     m0 = sl * Gt[0, j]
                     m1 = sl * Gt[1, j]
                     cj = sl * Gt[2, j] + intercepts[l, piece]
-                    mn[j] = np.sqrt(m0 * m0 + m1 * m1)
-                    mmax = max(mmax, mn[j])
+                    mn2[j] = m0 * m0 + m1 * m1
+                    mmax2 = max(mmax2, mn2[j])
                     cmax = max(cmax, abs(cj))
                     w0 = W_off[l + 1] + j * nn
                     if m0 == 0.0 and m1 == 0.0:
@@ -378,14 +406,9 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                 Gt = G2
                 l += 1
                 h = 0
-                nrm, gmax = _map_norms(Gt)
-                ub = winf[l] * mmax
-                zs = gmax
-                if needs_term_scale(nrm, gmax, ub, zero_tol):
-                    zs = max(gmax, term_row_scale(W_flat, W_off[l], nn, nl, mn))
-                zthr = zero_tol * zs
+                zthr, cmarg = _map_scales(Gt, mn2, nl, W_flat, W_off[l], winf[l], bmax[l],
+                                          mmax2, cmax, zero_tol)
                 zthr2 = zthr * zthr
-                cmarg = layer_margin(Gt[2], gmax, ub, winf[l] * cmax + bmax[l], zero_tol)
                 continue
             if nb == 1:
                 j = h
