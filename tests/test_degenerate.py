@@ -258,6 +258,51 @@ def test_forward_pass_of_a_cancelling_row_takes_the_upper_piece():
     assert np.array_equal(_forward_codes(net.effective_layers(), net.activations, X), C)
 
 
+def cancelling_net(seed):
+    """A random net built to cancel: three random first-layer rows and three integer
+    combinations of them (computed in float64, so their sums cancel only up to
+    rounding), then a layer of integer combinations of the first layer (rows that cancel
+    where their neurons are on, often the whole layer), sometimes with one Gaussian row."""
+    rng = np.random.default_rng(seed)
+    base, bb = rng.normal(size=(3, 2)), rng.normal(size=3) * 0.3
+    C = rng.integers(-1, 2, size=(3, 3))
+    W1, b1 = np.vstack([base, C @ base]), np.concatenate([bb, C @ bb])
+    W2 = rng.integers(-1, 2, size=(rng.integers(1, 4), 6)).astype(float)
+    if rng.random() < 0.5:
+        W2 = np.vstack([W2, rng.normal(size=(1, 6))])
+    b2 = np.where(rng.random(len(W2)) < 0.5, 0.0, rng.normal(size=len(W2)) * 0.1)
+    act = ["relu", "leaky_relu", "hardtanh", "abs"][seed % 4]
+    return pr.Network.from_arrays([W1, W2, rng.normal(size=(1, len(W2)))],
+                                  [b1, b2, np.zeros(1)], activation=act)
+
+
+def check_cancelling(seed):
+    net = cancelling_net(seed)
+    results = {m: pr.enumerate_regions(net, B2, method=m) for m in methods_for(B2)}
+    for m, rs in results.items():
+        assert codes_of(rs) == codes_of(results["lp"]), m
+        cert = pr.certify(rs)
+        assert cert.ok, (m, cert.reasons)
+    rs = results["lp"]
+    assert np.array_equal(net.codes(rs.points), rs.codes)
+    # sampled patterns are regions (before the term-size rule: 4 of the first 100 nets
+    # failed here or in certify)
+    report = pr.verify(rs, n=20000, seed=seed)
+    assert report.passed, report
+    assert rs.adjacency().graph["stats"]["n_one_sided"] == 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_cancelling_nets(seed):
+    check_cancelling(seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(8, 120))
+def test_random_cancelling_nets_long(seed):
+    check_cancelling(seed)
+
+
 @pytest.mark.parametrize("bias,code", [(0.5, 1), (-0.5, 0), (0.0, 1)])
 def test_zero_weight_rows(bias, code):
     # a zero row is a constant neuron; at exactly the breakpoint it takes the upper piece
