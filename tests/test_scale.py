@@ -120,7 +120,13 @@ def test_dask_local_cluster_identical(problem, reference):
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         rs = pr.enumerate_regions(net, box, executor=client, batch_size=4)
+        # more calls on the same client and problem: each call's payload used to get the
+        # same content-hash key, and the release of an earlier call's future then
+        # deleted the data under a later call's tasks ("lost dependencies")
+        again = [pr.enumerate_regions(net, box, executor=client, batch_size=1)
+                 for _ in range(3)]
     assert same_arrays(rs, reference)
+    assert all(same_arrays(r, reference) for r in again)
 
 
 def test_iter_regions_chunks(problem, reference):

@@ -466,7 +466,11 @@ class _Dask:
     def __init__(self, payload, client, n_workers):
         self.client = client
         self.n_workers = n_workers
-        [self.payload] = client.scatter([payload], broadcast=True)
+        # hash=False: a key of its own per call. With the default content hash, a second
+        # call on the same problem got the same key, and the release of the first
+        # call's future (when it was collected) deleted the data under the second
+        # call's tasks ("lost dependencies")
+        [self.payload] = client.scatter([payload], broadcast=True, hash=False)
 
     def map(self, batches):
         from dask.distributed import wait
@@ -478,7 +482,9 @@ class _Dask:
             batches, 3 * self.n_workers + 2)
 
     def close(self):
-        pass
+        if self.payload is not None:
+            self.payload.release()
+            self.payload = None
 
 
 def n_workers_of(executor):
