@@ -241,11 +241,10 @@ class _Exact:
             return True
         Gf = _to_float(G, kg)
         nrm = np.linalg.norm(Gf, axis=1)
-        scale = nrm.max()
-        if layer > 0:
-            W = np.asarray(self.net.weights[layer], dtype=np.float64)
-            scale = max(scale, float((np.abs(W) @ np.linalg.norm(_to_float(M, km), axis=1)).max()))
-        return bool(nrm[unit] <= AMBIGUITY * scale)
+        W = np.asarray(self.net.weights[layer], dtype=np.float64)
+        # M: the previous layer's output map (first layer: the input's, e.g. a Slice's)
+        terms = float((np.abs(W) @ np.linalg.norm(_to_float(M, km), axis=1)).max())
+        return bool(nrm[unit] <= AMBIGUITY * max(nrm.max(), terms))
 
 
 def _check_max_layer(ex, codes, l, off, U, ku, fail):

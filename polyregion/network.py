@@ -408,14 +408,19 @@ def term_sizes(layers, acts, X, codes, layer):
 class _CancelRule:
     """The forward pass's side of the constant-neuron rule of the engines.
 
-    A neuron of a deeper layer whose row cancels on a cell (``relu(p) + relu(q) -
-    relu(p + q)`` where all three are on) has a pre-activation that is zero up to
-    rounding on the whole cell; the engines call it constant and give it the upper piece
-    at its breakpoint (docs/tolerances.md). Here a deeper layer's pre-activation within
-    ``zero_row * e`` below a breakpoint (``e``: :func:`term_sizes`) counts as on it, so
-    that the rounding sign at each point does not pick the piece. For a genuine
-    hyperplane this moves the breakpoint by about ``1e-13`` of its terms: no stored
-    interior point and, in practice, no sampled point is affected.
+    A deeper neuron whose row cancels on a cell (``relu(p) + relu(q) - relu(p + q)``
+    where all three are on) has a pre-activation that is zero up to rounding on the
+    whole cell; the engines call it constant and give it the upper piece at its
+    breakpoint (docs/tolerances.md). Here a pre-activation of layer ``l >= 1`` within
+    the float64 error bound ``2 G_l e`` below a breakpoint counts as on it, so that the
+    rounding sign at each point does not pick the piece: ``e`` is the size of its terms
+    (:func:`term_sizes`) and ``G_l = eps * sum_{k <= l} (n_k + 2)`` (``n_k`` the input
+    width of layer ``k``) bounds the relative error that the forward pass accumulates
+    up to layer ``l``. A value that close to a breakpoint is one float64 cannot tell
+    from it; for a genuine hyperplane the rule only moves the breakpoint by that bound.
+    (First-layer values are not rounded sums of cancelling rows: a first-layer neuron is
+    only constant when its row is, exactly, or on a Slice, which ``Network.restrict``
+    makes exact.)
 
     ``e`` costs a second forward pass, so it is only computed for the rows where the
     cheap per-row bound ``E >= max_i e_i`` (``E_l = ||W_l||_inf (s_max E_{l-1} +
@@ -423,30 +428,30 @@ class _CancelRule:
     """
 
     def __init__(self, layers, acts, X):
-        from .config import DEFAULT_TOLERANCES
-
         self.layers, self.acts, self.X = layers, acts, X
-        self.zr = DEFAULT_TOLERANCES.zero_row
         self.E = np.abs(X).max(axis=1, initial=0.0)
+        self.G = 0.0
 
     def adjust(self, l, u, codes_before):
-        """``u`` with the margin added where it can matter (layers ``l >= 1``), and the
-        bound advanced past layer ``l``. ``codes_before``: callable giving the codes of
-        layers ``< l`` at given rows."""
+        """``u`` with the margin added where it can matter (layers ``l >= 1``, not max
+        layers), and the bounds advanced past layer ``l``. ``codes_before``: callable
+        giving the codes of layers ``< l`` at given rows."""
         W, b = self.layers[l]
         act = self.acts[l]
         winf = float(np.abs(W).sum(axis=1).max(initial=0.0))
         self.E = winf * self.E + float(np.abs(b).max(initial=0.0))
+        self.G += np.finfo(np.float64).eps * (W.shape[1] + 2)
         u_cmp = u
         if l > 0 and not isinstance(act, MaxPool) and u.size:
             from .enumerate._kernels_const import near_rows
 
+            rel = 2.0 * self.G
             rows = near_rows(np.ascontiguousarray(u, dtype=np.float64),
-                             np.asarray(act.breakpoints, dtype=np.float64), self.zr * self.E)
+                             np.asarray(act.breakpoints, dtype=np.float64), rel * self.E)
             if rows.size:
                 e = term_sizes(self.layers, self.acts, self.X[rows], codes_before(rows), l)
                 u_cmp = u.copy()
-                u_cmp[rows] += self.zr * e
+                u_cmp[rows] += rel * e
         if not isinstance(act, MaxPool):
             s = np.abs(np.asarray(act.slopes)).max()
             c = np.abs(np.asarray(act.intercepts)).max()
@@ -738,13 +743,39 @@ class Network:
         return folded
 
     def restrict(self, origin, directions) -> "Network":
-        """The network ``t -> f(origin + t @ directions)`` on a k-D affine slice."""
+        """The network ``t -> f(origin + t @ directions)`` on a k-D affine slice.
+
+        A first-layer row that cancels to rounding on the slice (the slice lies in that
+        neuron's hyperplane, or is parallel to it) is set to exactly zero: its norm is
+        at most ``Tolerances.zero_row`` times the size of the terms summed into it,
+        ``sum_j |W_ij| ||directions[:, j]||`` (the constant-row rule of every engine,
+        docs/tolerances.md). Its offset, when it lies within ``zero_row`` times its
+        terms (``|W_i| . |origin| + |b_i|``) below a breakpoint, is set to that
+        breakpoint (the upper piece, as for any constant at a breakpoint). Without this,
+        a one-neuron first layer lying in the slice had a residual row of ~1e-17 taken
+        for a hyperplane of random direction.
+        """
+        from .config import DEFAULT_TOLERANCES
+
         layers = [(W.copy(), b.copy()) for W, b in zip(self.weights, self.biases)]
         W0, b0 = layers[0]
-        bns = list(self.bn)
-        return Network([W0 @ directions.T] + [W for W, _ in layers[1:]],
-                       [b0 + W0 @ origin] + [b for _, b in layers[1:]],
-                       list(self.activations), bns)
+        directions = np.asarray(directions, dtype=np.float64)
+        origin = np.asarray(origin, dtype=np.float64)
+        W1, b1 = W0 @ directions.T, b0 + W0 @ origin
+        act = self.activations[0]
+        if W1.size and not isinstance(act, MaxPool):
+            zr = DEFAULT_TOLERANCES.zero_row
+            nrm = np.linalg.norm(W1, axis=1)
+            terms = np.abs(W0) @ np.linalg.norm(directions, axis=0)
+            cancel = nrm <= zr * max(nrm.max(), terms.max())
+            W1[cancel] = 0.0
+            if self.bn[0] is None:
+                size = np.abs(W0) @ np.abs(origin) + np.abs(b0)
+                for t in act.breakpoints:
+                    snap = cancel & (b1 < t) & (b1 >= t - zr * size)
+                    b1[snap] = t
+        return Network([W1] + [W for W, _ in layers[1:]], [b1] + [b for _, b in layers[1:]],
+                       list(self.activations), list(self.bn))
 
     def __eq__(self, other):
         if not isinstance(other, Network) or self.n_layers != other.n_layers:

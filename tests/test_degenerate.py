@@ -258,6 +258,46 @@ def test_forward_pass_of_a_cancelling_row_takes_the_upper_piece():
     assert np.array_equal(_forward_codes(net.effective_layers(), net.activations, X), C)
 
 
+def slice_in_hyperplane(seed, n_other):
+    """A 2-D Slice of 3-D input lying in the hyperplane of first-layer neuron 0 (its
+    directions orthogonal to the row by float QR, so the composed row is a rounding
+    residual), ``n_other`` generic first-layer neurons, then a layer of two."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=3)
+    Q, _ = np.linalg.qr(np.column_stack([w, rng.normal(size=(3, 2))]))
+    x0 = rng.normal(size=3)
+    W1 = np.vstack([w, rng.normal(size=(n_other, 3))])
+    b1 = np.concatenate([[-w @ x0], rng.normal(size=n_other) * 0.1])
+    W2, b2 = rng.normal(size=(2, 1 + n_other)), rng.normal(size=2) * 0.1
+    net = pr.Network.from_arrays([W1, W2, rng.normal(size=(1, 2))], [b1, b2, np.zeros(1)])
+    return net, pr.Slice(x0, Q[:, 1:].T, B2), (W1[1:], b1[1:], W2[:, 1:], b2)
+
+
+@pytest.mark.parametrize("seed,n_other", [(s, s % 3) for s in range(6)])
+def test_slice_lying_in_a_first_layer_hyperplane(seed, n_other):
+    # neuron 0 is zero on the whole slice (up to rounding): constant at its breakpoint,
+    # the upper piece; the regions are those of the net without it. Before, its residual
+    # row (~1e-17) was a hyperplane of random direction when it was alone in its layer,
+    # and the sampler's forward pass gave it a random piece at each point
+    net, dom, (W1, b1, W2, b2) = slice_in_hyperplane(seed, n_other)
+    if n_other:
+        rest = pr.Network.from_arrays([W1, W2, np.ones((1, 2))], [b1, b2, np.zeros(1)])
+        expect = sorted((1,) + c for c in brute_force_unit(rest, dom))  # the oracle
+    else:  # layer 2 sees the constant 0: one region
+        expect = [(1,) + tuple(int(v) for v in (b2 >= 0))]
+    for m in methods_for(dom):
+        rs = pr.enumerate_regions(net, dom, method=m)
+        assert codes_of(rs) == expect, m
+        cert = pr.certify(rs)
+        assert cert.ok, (m, cert.reasons)
+        # in the slice's coordinates the row is exactly zero (Network.restrict); in the
+        # input space the points lie on neuron 0's hyperplane up to rounding, where the
+        # float forward pass cannot tell the side
+        assert np.array_equal(net.for_domain(dom).codes(rs.points), rs.codes), m
+    report = pr.verify(rs, n=20000, seed=seed)
+    assert report.passed, report
+
+
 def cancelling_net(seed):
     """A random net built to cancel: three random first-layer rows and three integer
     combinations of them (computed in float64, so their sums cancel only up to
