@@ -33,9 +33,10 @@ class Tolerances:
     pivot : float
         Smallest magnitude of a simplex pivot element.
     zero_row : float
-        A hyperplane row whose norm is below ``zero_row`` times the norm of the layer's
-        weights times the cell's affine map is treated as the zero row: the neuron is
-        constant on the cell.
+        A hyperplane row on a cell whose norm is at most ``zero_row`` times the larger of
+        its layer's largest row and the size of the terms summed into the rows
+        (``max_i sum_j |W_ij| ||M_j||``, ``M`` the previous layer's map on the cell) is
+        the zero row: the neuron is constant on the cell (docs/tolerances.md, rule 4).
     max_simplex_iter : int
         Iteration cap of the Numba simplex before it reports failure.
 
