@@ -93,6 +93,21 @@ def layer_margin(g, gmax, ub, vb, zero_tol):
 
 
 @njit(cache=True)
+def deeper_layer_scales(nrm, gmax, g, W_flat, w0, n_in, mn, mmax, cmax, winf, bmax,
+                        zero_tol):
+    """``(zthr, margin)`` of a layer ``l >= 1`` on a cell: rows of norm at most ``zthr``
+    are constant, at their piece with ``margin`` (module docstring). ``nrm``, ``gmax``,
+    ``g``: the layer's row norms, largest row norm and offsets; ``W_flat[w0:]``: its
+    row-major weights; ``mn``, ``mmax``, ``cmax``: the row norms, largest row norm and
+    largest offset of its input map; ``winf``, ``bmax``: :func:`layer_norms` of the layer."""
+    ub = winf * mmax
+    zs = gmax
+    if needs_term_scale(nrm, gmax, ub, zero_tol):
+        zs = max(gmax, term_row_scale(W_flat, w0, nrm.shape[0], n_in, mn))
+    return zero_tol * zs, layer_margin(g, gmax, ub, winf * cmax + bmax, zero_tol)
+
+
+@njit(cache=True)
 def near_rows(u, bps, reach):
     """Rows of ``u`` with a value within ``reach[row]`` of one of the breakpoints ``bps``
     (one pass, no temporaries): where the forward pass must look at the term sizes."""

@@ -49,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels_const import layer_margin, layer_norms, needs_term_scale, term_row_scale
+from ._kernels_const import deeper_layer_scales, layer_margin, layer_norms
 from ._kernels_lp import (LP_OPTIMAL, LP_STOPPED, VX_OPTIMAL, cheb_lp, cold_basis,
                           vertex_from_point, vertex_max)
 
@@ -590,15 +590,11 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
                 l += 1
                 h = 0
                 nrm = _row_norms(G)
-                gmax = nrm.max()
-                ub = winf[l] * mmax
-                zs = gmax
-                if needs_term_scale(nrm, gmax, ub, zero_tol):
-                    zs = max(gmax, term_row_scale(W_flat, W_off[l], dims[l + 1], dims[l], mn))
-                cm = layer_margin(g, gmax, ub, winf[l] * cmax + bmax[l], zero_tol)
+                zthr, cm = deeper_layer_scales(nrm, nrm.max(), g, W_flat, W_off[l], dims[l],
+                                               mn, mmax, cmax, winf[l], bmax[l], zero_tol)
                 CA, Cb, Ci, Cq, P, R, VX, VB = _layer_entry(
                     A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, neuron_off[l],
-                    n_bp[l], bps, tol, zero_tol * zs, cm, piv_tol, opt_tol, max_iter, stats)
+                    n_bp[l], bps, tol, zthr, cm, piv_tol, opt_tol, max_iter, stats)
                 continue
             idx = Ci[h]
             q = Cq[h]

@@ -40,7 +40,8 @@ from numba import njit
 
 from ._kernels_engine import _box_max, _tighten
 from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_lp, cold_basis
-from ._kernels_const import layer_margin, layer_norms, needs_term_scale, term_row_scale
+from ._kernels_const import (deeper_layer_scales, layer_margin, layer_norms, needs_term_scale,
+                             term_row_scale)
 from ._kernels_planar import _clip, inradius, transposed_weights
 
 LPM_OPTIMAL = 0
@@ -601,9 +602,9 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
             gn[j] = np.sqrt(s)
             if gn[j] > gmax:
                 gmax = gn[j]
-        # the constant-row scale and margin, as in the engines (_kernels_const)
-        zs = gmax
+        # the constant-row threshold and margin, as in the engines (_kernels_const)
         if l == 0:
+            zthr = zero_tol * gmax
             cm = layer_margin(uc, gmax, 0.0, 0.0, zero_tol)
         else:
             mn = np.empty(n_in)
@@ -616,11 +617,8 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
                 mn[i] = np.sqrt(s)
                 mmax = max(mmax, mn[i])
                 cmax = max(cmax, abs(zc[i]))
-            ub = winf[l] * mmax
-            if needs_term_scale(gn, gmax, ub, zero_tol):
-                zs = max(gmax, term_row_scale(W_flat, W_off[l], n_out, n_in, mn))
-            cm = layer_margin(uc, gmax, ub, winf[l] * cmax + bmax[l], zero_tol)
-        zthr = zero_tol * zs
+            zthr, cm = deeper_layer_scales(gn, gmax, uc, W_flat, W_off[l], n_in, mn, mmax,
+                                           cmax, winf[l], bmax[l], zero_tol)
         nb = n_bp[l]
         z0n = np.empty(n_out)
         z1n = np.empty(n_out)
