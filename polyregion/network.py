@@ -665,15 +665,20 @@ class Network:
         z = X
         codes = []
         layers = self.effective_layers()
-        rule = _CancelRule(layers, self.activations, X)
+        # the piece a cancelling neuron takes changes its value only by rounding: the
+        # rule is applied to codes, not to the forward pass
+        rule = _CancelRule(layers, self.activations, X) if want_codes else None
         for l, (W, b) in enumerate(layers):
             u = z @ W.T + b
             if l == len(layers) - 1:
                 z = u
                 break
             act = self.activations[l]
-            j = act.piece(rule.adjust(l, u, lambda rows: _stack_codes(codes, rows, X)))
-            codes.append(j)  # (also kept for the forward pass: the cancel rule reads them)
+            if rule is not None:
+                j = act.piece(rule.adjust(l, u, lambda rows: _stack_codes(codes, rows, X)))
+            else:
+                j = act.piece(u)
+            codes.append(j)
             if isinstance(act, MaxPool):
                 z = np.take_along_axis(u, act.winners(j), axis=1)
             else:
