@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InvalidInputError, InvalidNetworkError
-from .network import BatchNorm, MaxPool, Network, as_points
+from .network import BatchNorm, MaxPool, Network, as_points, constant_row_scale
 
 __all__ = [
     "batch_statistics", "fold", "with_bn", "hyperplanes", "BNHyperplanes",
@@ -412,9 +412,8 @@ def hyperplanes(net, batch, layer=0, region=None) -> BNHyperplanes:
     level = mean - W @ c
     t = np.asarray(net.activations[layer].breakpoints, float)
     nrm = np.linalg.norm(normal, axis=1)
-    gmax = nrm.max() if nrm.size else 0.0
-    if layer > 0 and nrm.size:  # the constant-row scale of the engines (_kernels_const)
-        gmax = max(gmax, float((np.abs(W) @ np.linalg.norm(A, axis=1)).max()))
+    # the constant-row scale of the engines (the terms only count beyond the first layer)
+    gmax = constant_row_scale(normal, W, A) if layer > 0 else constant_row_scale(normal)
     from .config import DEFAULT_TOLERANCES
 
     constant = (bn.gamma == 0) | (nrm <= DEFAULT_TOLERANCES.zero_row * gmax) | (nrm == 0)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InvalidInputError
-from .network import MaxPool
+from .network import MaxPool, constant_row_scale
 
 __all__ = ["certify", "Certificate", "AMBIGUITY"]
 
@@ -240,11 +240,10 @@ class _Exact:
         if all(v == 0 for v in G[unit].tolist()):
             return True
         Gf = _to_float(G, kg)
-        nrm = np.linalg.norm(Gf, axis=1)
         W = np.asarray(self.net.weights[layer], dtype=np.float64)
         # M: the previous layer's output map (first layer: the input's, e.g. a Slice's)
-        terms = float((np.abs(W) @ np.linalg.norm(_to_float(M, km), axis=1)).max())
-        return bool(nrm[unit] <= AMBIGUITY * max(nrm.max(), terms))
+        scale = constant_row_scale(Gf, W, _to_float(M, km))
+        return bool(np.linalg.norm(Gf[unit]) <= AMBIGUITY * scale)
 
 
 def _check_max_layer(ex, codes, l, off, U, ku, fail):

@@ -380,6 +380,17 @@ def _check_bn(bn, width: int, layer: int) -> BatchNorm:
     return BatchNorm(out["gamma"], out["beta"], out["mean"], out["var"], eps)
 
 
+def constant_row_scale(G, W=None, M=None):
+    """Scale of the constant-row test of one layer on one cell: a row of ``G`` whose norm
+    is at most ``Tolerances.zero_row`` times it is zero up to rounding (docs/tolerances.md,
+    rule 4; the Numba engines' copy is :mod:`polyregion.enumerate._kernels_const`). The
+    larger of the largest row norm of ``G`` and, when the layer's weights ``W`` and its
+    input map ``M`` (rows: the previous layer's outputs) are given, the size of the terms
+    summed into the rows, ``max_i sum_j |W_ij| ||M_j||``."""
+    gmax = float(np.linalg.norm(G, axis=1).max()) if G.size else 0.0
+    if W is None or not G.size:
+        return gmax
+    return max(gmax, float((np.abs(W) @ np.linalg.norm(M, axis=1)).max()))
 
 
 def term_sizes(layers, acts, X, codes, layer):
@@ -459,7 +470,7 @@ class _CancelRule:
         return u_cmp
 
 
-def _stack_codes(codes, rows, X):
+def _stack_codes(codes, rows):
     """The codes of the layers done so far (a list of blocks) at ``rows``."""
     if not codes:
         return np.zeros((len(rows), 0), np.uint8)
@@ -675,7 +686,7 @@ class Network:
                 break
             act = self.activations[l]
             if rule is not None:
-                j = act.piece(rule.adjust(l, u, lambda rows: _stack_codes(codes, rows, X)))
+                j = act.piece(rule.adjust(l, u, lambda rows: _stack_codes(codes, rows)))
             else:
                 j = act.piece(u)
             codes.append(j)
@@ -770,9 +781,8 @@ class Network:
         act = self.activations[0]
         if W1.size and not isinstance(act, MaxPool):
             zr = DEFAULT_TOLERANCES.zero_row
-            nrm = np.linalg.norm(W1, axis=1)
-            terms = np.abs(W0) @ np.linalg.norm(directions, axis=0)
-            cancel = nrm <= zr * max(nrm.max(), terms.max())
+            cancel = (np.linalg.norm(W1, axis=1)
+                      <= zr * constant_row_scale(W1, W0, directions.T))
             W1[cancel] = 0.0
             if self.bn[0] is None:
                 size = np.abs(W0) @ np.abs(origin) + np.abs(b0)

@@ -55,7 +55,7 @@ def cell_constraints(enum_net, code, domain=None):
     compared with the window's maximum (the row says ``u_j <= u_max``). Neurons (and
     comparisons) that are constant on the cell contribute no row.
     """
-    from .network import MaxPool
+    from .network import MaxPool, constant_row_scale
 
     k = enum_net.input_dim
     code = np.asarray(code).ravel()
@@ -75,9 +75,7 @@ def cell_constraints(enum_net, code, domain=None):
         act = enum_net.activations[l]
         # the constant-row scale (as in every engine): the largest row, and for deeper
         # layers the size of the terms summed into the rows
-        gmax = np.linalg.norm(G, axis=1).max() if G.size else 0.0
-        if l > 0 and G.size:
-            gmax = max(gmax, float((np.abs(W) @ np.linalg.norm(M, axis=1)).max()))
+        gmax = constant_row_scale(G, W, M) if l > 0 else constant_row_scale(G)
         if isinstance(act, MaxPool):
             w = act.n_out
             win = act.winners(code[off:off + w])

@@ -242,7 +242,7 @@ def _forward_codes(layers, acts, T):
     for l, ((W, b), act) in enumerate(zip(layers[:-1], acts)):
         u = z @ W.T
         u += b
-        u_cmp = rule.adjust(l, u, lambda rows: _stack_codes(out, rows, T))
+        u_cmp = rule.adjust(l, u, lambda rows: _stack_codes(out, rows))
         if isinstance(act, MaxPool):
             j = act.piece(u)
             out.append(j)

@@ -40,8 +40,7 @@ from numba import njit
 
 from ._kernels_engine import _box_max, _tighten
 from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_lp, cold_basis
-from ._kernels_const import (deeper_layer_scales, layer_margin, layer_norms, needs_term_scale,
-                             term_row_scale)
+from ._kernels_const import deeper_layer_scales, layer_margin, layer_norms, term_row_scale
 from ._kernels_planar import _clip, inradius, transposed_weights
 
 LPM_OPTIMAL = 0
@@ -1702,7 +1701,7 @@ def _next_map(WT, W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, winf, 
               l, Gt, zero_tol):
     """Pre-activation map of layer ``l + 1`` (rows 0..k-1: coefficients, row k: offset)
     from that of layer ``l`` and the layer-``l`` code of ``codes[r]``, and its
-    constant-row scale (:mod:`._kernels_const`)."""
+    constant-row threshold (:mod:`._kernels_const`)."""
     k = dims[0]
     nl = dims[l + 1]
     nn = dims[l + 2]
@@ -1731,10 +1730,10 @@ def _next_map(WT, W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, winf, 
         mn[j] = np.sqrt(sq)
         mmax = max(mmax, mn[j])
     nrm, gmax = _map_norms_k(G2, k)
-    zs = gmax
-    if needs_term_scale(nrm, gmax, winf[l + 1] * mmax, zero_tol):
-        zs = max(gmax, term_row_scale(W_flat, W_off[l + 1], nn, nl, mn))
-    return G2, zs
+    # the margin is not used here (the walk never decides a constant neuron's piece)
+    zthr, _ = deeper_layer_scales(nrm, gmax, G2[k], W_flat, W_off[l + 1], nl, mn, mmax, 0.0,
+                                  winf[l + 1], 0.0, zero_tol)
+    return G2, zthr
 
 
 @njit(cache=True)
@@ -1866,10 +1865,11 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     fcen = np.empty(k)
     nf = 0
     winf, _ = layer_norms(W_flat, W_off, b_flat, b_off, dims)
-    stack = [(P, V, nv, fv, fs, frow, nfc, Gt0, _map_norms_k(Gt0, k)[1], 0, 0, 0, n)]
+    stack = [(P, V, nv, fv, fs, frow, nfc, Gt0, zero_tol * _map_norms_k(Gt0, k)[1], 0, 0,
+              0, n)]
     while len(stack) > 0:
-        # zs: the constant-row scale of the layer map Gt (_kernels_const)
-        P, V, nv, fv, fs, frow, nfc, Gt, zs, l, j, lo, hi = stack.pop()
+        # zthr: rows of the layer map Gt with norm <= zthr are constant (_kernels_const)
+        P, V, nv, fv, fs, frow, nfc, Gt, zthr, l, j, lo, hi = stack.pop()
         stats[5] += 1
         VV, n_v = _poly_vertices(k, P, V, nv)
         rad = _sphere(VV, n_v, cen)
@@ -1879,15 +1879,15 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
             if j == dims[l + 1]:
                 if l + 1 < n_hidden:
                     stats[7] += 1
-                    Gt, zs = _next_map(WT, W_flat, W_off, b_flat, b_off, dims, slopes,
+                    Gt, zthr = _next_map(WT, W_flat, W_off, b_flat, b_off, dims, slopes,
                                        intercepts, winf, codes, lo, dims_off[l], l, Gt,
                                        zero_tol)
                 l += 1
                 j = 0
                 continue
             # neurons decided without touching the cell: skip them in one tight loop
-            j = _walk_scan(Gt, zs, codes, lo, hi, dims_off[l], j, dims[l + 1], n_bp[l],
-                           bps, l, bc, bh, zero_tol, dup_tol, stats)
+            j = _walk_scan(Gt, zthr, codes, lo, hi, dims_off[l], j, dims[l + 1], n_bp[l],
+                           bps, l, bc, bh, dup_tol, stats)
             if j == dims[l + 1]:
                 continue
             idx = dims_off[l] + j
@@ -1897,7 +1897,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
                 s2 += Gt[t, j] * Gt[t, j]
             nrm = np.sqrt(s2)
             j += 1
-            if nrm <= zero_tol * zs or nrm == 0.0:
+            if nrm <= zthr or nrm == 0.0:
                 # constant on the cell: no row (several pieces here would be inconsistent)
                 if codes[hi - 1, idx] != v:
                     redo = True
@@ -1915,7 +1915,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
                     g = _piece_end(codes, g, hi, idx)
                 bounds[nb_] = hi
                 for t in range(nb_ - 1, 0, -1):
-                    stack.append((P, V, nv, fv, fs, frow, nfc, Gt, zs, l, j - 1,
+                    stack.append((P, V, nv, fv, fs, frow, nfc, Gt, zthr, l, j - 1,
                                   bounds[t], bounds[t + 1]))
                 hi = bounds[1]
             for side in range(2):
@@ -2030,7 +2030,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
 
 
 @njit(cache=True)
-def _walk_scan(Gt, zs, codes, lo, hi, off, j, n_l, nb, bps, l, bc, bh, zero_tol, dup_tol,
+def _walk_scan(Gt, zthr, codes, lo, hi, off, j, n_l, nb, bps, l, bc, bh, dup_tol,
                stats):
     """First neuron ``>= j`` of layer ``l`` that the walk must look at: one with several
     pieces in ``codes[lo:hi]``, or whose row(s) may come within ``dup_tol`` of the cell's
@@ -2049,7 +2049,7 @@ def _walk_scan(Gt, zs, codes, lo, hi, off, j, n_l, nb, bps, l, bc, bh, zero_tol,
             u += Gt[t, j] * bc[t]
             spread += abs(Gt[t, j]) * bh[t]
         nrm = np.sqrt(s2)
-        if not (nrm <= zero_tol * zs or nrm == 0.0):
+        if not (nrm <= zthr or nrm == 0.0):
             # below the breakpoint needs u <= bp, above needs u >= bp, on the whole box
             margin = dup_tol * nrm
             if v > 0:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels_const import layer_margin, layer_norms, term_row_scale
+from ._kernels_const import deeper_layer_scales, layer_margin, layer_norms
 
 
 # A polygon is an (n, 5) array: row i = (x_i, y_i, a0_i, a1_i, b_i), vertex i and the unit
@@ -70,33 +70,24 @@ def _map_norms(Gt):
 @njit(cache=True)
 def _map_scales(Gt, mn2, nl, W_flat, w0, winf, bmax, mmax2, cmax, zero_tol):
     """``(zthr, margin)`` of a layer map (:mod:`._kernels_const`) from the squared row
-    norms ``mn2[:nl]`` and the largest offset ``cmax`` of the layer's input; no
-    allocation unless the term scale is needed."""
-    nn = Gt.shape[1]
+    norms ``mn2[:nl]`` and the largest offset ``cmax`` of the layer's input. One pass and
+    no allocation unless a non-zero row lies within reach of the term bound (then
+    :func:`._kernels_const.deeper_layer_scales` decides)."""
     g2 = 0.0
     low2 = np.inf  # smallest non-zero squared row norm
-    big = 0.0
-    for i in range(nn):
+    for i in range(Gt.shape[1]):
         n2 = Gt[0, i] * Gt[0, i] + Gt[1, i] * Gt[1, i]
         g2 = max(g2, n2)
         if n2 > 0.0:
             low2 = min(low2, n2)
-        big = max(big, abs(Gt[2, i]))
     gmax = np.sqrt(g2)
-    ub = winf * np.sqrt(mmax2)
-    zs = gmax
+    mmax = np.sqrt(mmax2)
+    ub = winf * mmax
     if ub > gmax and np.sqrt(low2) <= zero_tol * ub:
-        sq = (zero_tol * ub) ** 2 > 1e-290  # compare squared unless that underflows
-        lo = (zero_tol * gmax) ** 2 if sq else zero_tol * gmax
-        hi = (zero_tol * ub) ** 2 if sq else zero_tol * ub
-        for i in range(nn):
-            n2 = Gt[0, i] * Gt[0, i] + Gt[1, i] * Gt[1, i]
-            if not sq:
-                n2 = np.sqrt(n2)
-            if n2 > lo and n2 <= hi:  # the term scale can change a decision
-                zs = max(gmax, term_row_scale(W_flat, w0, nn, nl, np.sqrt(mn2[:nl])))
-                break
-    return zero_tol * zs, zero_tol * (max(gmax, ub) + max(big, winf * cmax + bmax))
+        nrm = np.sqrt(Gt[0] * Gt[0] + Gt[1] * Gt[1])
+        return deeper_layer_scales(nrm, gmax, Gt[2], W_flat, w0, nl, np.sqrt(mn2[:nl]), mmax,
+                                   cmax, winf, bmax, zero_tol)
+    return zero_tol * gmax, layer_margin(Gt[2], gmax, ub, winf * cmax + bmax, zero_tol)
 
 
 @njit(cache=True)

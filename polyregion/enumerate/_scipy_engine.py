@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog
 
+from ..network import constant_row_scale
+
 
 # HiGHS' default feasibility tolerances (1e-7) would hide genuine cells whose Chebyshev
 # radius is below ~1e-7; its tightest settings keep the reference path exact down to the
@@ -53,10 +55,9 @@ def enumerate_scipy(prep, tol, max_regions=None):
         gmax = np.linalg.norm(G, axis=1).max()
         if W is None:
             return tol.zero_row * gmax, tol.zero_row * (gmax + np.abs(g).max())
-        mn = np.linalg.norm(M, axis=1)
-        zs = max(gmax, (np.abs(W) @ mn).max())
-        ub, vb = winf[l] * mn.max(), winf[l] * np.abs(c).max() + bmax[l]
-        return tol.zero_row * zs, tol.zero_row * (max(gmax, ub) + max(np.abs(g).max(), vb))
+        ub, vb = winf[l] * np.linalg.norm(M, axis=1).max(), winf[l] * np.abs(c).max() + bmax[l]
+        return (tol.zero_row * constant_row_scale(G, W, M),
+                tol.zero_row * (max(gmax, ub) + max(np.abs(g).max(), vb)))
 
     G0, g0 = Ws[0].copy(), bs[0].copy()
     stack = [(prep.A0.copy(), prep.b0.copy(), x0, r0, np.zeros(n_neurons, np.uint8),
