@@ -1,4 +1,5 @@
-"""Tests of the trie walk that builds the facet complex on bounded 2-D/3-D domains.
+"""Tests of the fast facet paths on bounded 2-D/3-D domains: the trie walk, and in 2-D the
+polygons kept by the planar enumeration.
 
 Oracle: the per-region facet kernel (``region_facets``, itself tested against HiGHS, Euler's
 formula and brute-force neighbours in tests/test_graph.py) must give the same facets,
@@ -18,14 +19,22 @@ from polyregion import graph
 from test_graph import _clip_cases
 
 
-def _blocks(rs, walk):
+def _blocks(rs, path):
+    """Facet blocks by ``path``: "fast" (what the graph uses: the planar polygons when the
+    RegionSet has them, else the walk), "walk" (the polygons dropped) or "region"
+    (the per-region kernel)."""
     ctx = graph._context(rs)
-    if walk:
-        (ptr, fa, fb, fc, fr, nbr, lptr, labs), _, n_redo = graph._facet_blocks(rs, ctx)
-    else:
+    if path == "region":
         (ptr, fa, fb, fc, fr, nbr, lptr, labs), _ = graph._run_facets(
             rs, ctx["flat"], ctx["codes"], ctx["pts"], np.arange(len(rs)))
         n_redo = None
+    else:
+        polygons = rs._cache.pop("planar_polygons", None) if path == "walk" else None
+        try:
+            (ptr, fa, fb, fc, fr, nbr, lptr, labs), _, n_redo = graph._facet_blocks(rs, ctx)
+        finally:
+            if polygons is not None:
+                rs._cache["planar_polygons"] = polygons
     out = []
     for i in range(len(rs)):
         rows = {}
@@ -37,9 +46,11 @@ def _blocks(rs, walk):
     return out, n_redo
 
 
-def _check_same(rs):
-    walk, n_redo = _blocks(rs, True)
-    ref, _ = _blocks(rs, False)
+def _check_same(rs, path="fast"):
+    """The facets of ``path`` (see :func:`_blocks`) equal the per-region kernel's;
+    returns the number of regions the fast path left to it."""
+    walk, n_redo = _blocks(rs, path)
+    ref, _ = _blocks(rs, "region")
     d = rs.dim
     for i, (W, R) in enumerate(zip(walk, ref)):
         assert W.keys() == R.keys(), f"region {i}"
@@ -67,16 +78,43 @@ def _check_same(rs):
 def test_walk_equals_per_region_kernel(widths, d, seed, act):
     net = he_net(widths, d, seed=seed, bias_std=0.3 if seed % 2 else 0.01, activation=act)
     rs = pr.enumerate_regions(net, pr.Box.cube(d))
-    assert _check_same(rs) == 0  # generic nets: the walk decides every region
+    assert ("planar_polygons" in rs._cache) == (d == 2)
+    for path in ("fast", "walk") if d == 2 else ("fast",):
+        # generic nets: the polygons (2-D) and the walk decide every region
+        assert _check_same(rs, path) == 0
 
 
 @pytest.mark.parametrize("case", range(3, 7))
 def test_walk_degenerate_cases_fall_back(case):
     # coincident neurons, three lines through a point, a deeper neuron constant at its
-    # breakpoint: the walk hands these regions to the per-region kernel, same result
+    # breakpoint: the polygon path and the walk hand these regions to the per-region
+    # kernel, same result
     net, d = _clip_cases()[case]
     rs = pr.enumerate_regions(net, pr.Box.cube(d))
-    assert _check_same(rs) > 0
+    for path in ("fast", "walk") if d == 2 else ("fast",):
+        assert _check_same(rs, path) > 0
+
+
+def test_polygon_path_on_random_and_degenerate_nets():
+    # random nets with duplicated, negated and rescaled neurons, lines through shared
+    # points and hardtanh/relu6 breakpoints: the polygons give the per-region kernel's
+    # facets, also where they must leave regions to it
+    rng = np.random.default_rng(7)
+    redone = 0
+    for trial in range(12):
+        act = ("relu", "hardtanh", "leaky_relu:0.1", "abs")[trial % 4]
+        net = he_net([6, 5], 2, seed=100 + trial, bias_std=0.3, activation=act)
+        W0, b0 = net.weights[0].copy(), net.biases[0].copy()
+        W0[1], b0[1] = -2.0 * W0[0], -2.0 * b0[0]  # the same line, negated and rescaled
+        W0[2] = rng.normal(size=2)
+        b0[2] = -W0[2] @ np.linalg.solve(W0[3:5], -b0[3:5])  # through rows 3, 4's point
+        net = pr.Network.from_arrays([W0] + list(net.weights[1:]), [b0] + list(net.biases[1:]),
+                                     activation=act)
+        rs = pr.enumerate_regions(net, pr.Box.cube(2))
+        assert "planar_polygons" in rs._cache
+        redone += _check_same(rs, "fast")
+        _check_same(rs, "walk")
+    assert redone > 0
 
 
 def test_walk_on_slices():

@@ -1102,7 +1102,7 @@ def _clip2(P, a, beta, row, eps):
         return 0, P
     if smin >= 0.0:
         return 2, P
-    Q = _clip(P, s, -1.0, float(row), 0.0, 0.0)
+    Q = _clip(P, s, -1.0, float(row), 0.0, 0.0, 0.0)
     if Q.shape[0] < 3:
         return 2, P
     return 1, Q
@@ -1808,15 +1808,9 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
         ok, P = domain_polygon_rows(A0, b0, eps)
     else:
         ok, V, nv, fv, fs, frow, nfc = domain_polytope(A0, b0, eps)
-    fa = np.empty((16, k))
-    fb = np.empty(16)
-    fc = np.empty((16, k))
-    fr = np.empty(16)
-    nbr = np.empty(16, np.int64)
-    labs = np.empty((16, 3), np.int64)
-    ptr = np.zeros(n + 1, np.int64)
+    out = _facet_buffers(k, 16)
     if not ok or n == 0:
-        return False, status, ptr, fa[:0], fb[:0], fc[:0], fr[:0], nbr[:0], labs[:0]
+        return _facet_output(False, status, cnt, out, 0)
     nA = A0.shape[0]
     tabA = np.empty((max(2 * n + nA, 16), k))
     tabB = np.empty(tabA.shape[0])
@@ -1845,11 +1839,8 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
             if sv >= -dup_tol:
                 ok = False
     if not ok:
-        return False, status, ptr, fa[:0], fb[:0], fc[:0], fr[:0], nbr[:0], labs[:0]
-    H = code_hashes(codes, Z)
-    cw = code_words(codes)
-    ho = np.argsort(H)
-    hs = H[ho]
+        return _facet_output(False, status, cnt, out, 0)
+    H, cw, hs, ho = _code_index(codes, Z)
     # transposed weights of layers >= 1 (contiguous updates), first-layer map
     L = dims.shape[0] - 1
     WT = transposed_weights(W_flat, W_off, dims)
@@ -1969,64 +1960,189 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
             continue
         # a leaf: one region and its polytope
         reg = lo
-        code = codes[reg]
         n_f = P.shape[0] if k == 2 else nfc
-        f0 = nf
-        if nf + n_f > fa.shape[0]:
-            fa = _grow2(fa, max(nf + n_f, fa.shape[0]))
-            fb = _grow1(fb, max(nf + n_f, fb.shape[0]))
-            fc = _grow2(fc, max(nf + n_f, fc.shape[0]))
-            fr = _grow1(fr, max(nf + n_f, fr.shape[0]))
-            nbr = _grow1(nbr, max(nf + n_f, nbr.shape[0]))
-            labs = _grow2(labs, max(nf + n_f, labs.shape[0]))
         frows = np.empty(n_f, np.int64)
         for f in range(n_f):
             frows[f] = int(P[f, 2]) if k == 2 else frow[f]
-        for f in range(n_f):
-            row = frows[f]
-            dupl = False
-            for g in range(n_f):
-                if g != f and frows[g] == row:
-                    dupl = True
-            if dupl:
-                redo = True
-                break
-            if k == 2:
-                r = _edge_centre(P, f, tabA[row], tabB[row], fcen)
-            else:
-                r, c3 = _face_cheb(tabA, tabB, row, frow, nfc, tol)
-                fcen[:] = c3
-            rho = _cert_faces(tabA, tabB, frows, row, fcen, tol)
-            if not (r > tol * (1.0 + 1e-6) and rho >= r * (1.0 - 1e-9) - 1e-15):
-                redo = True
-                break
-            fa[nf] = tabA[row]
-            fb[nf] = tabB[row]
-            fc[nf] = fcen
-            fr[nf] = min(r, rho, 1.0)
-            labs[nf] = tabL[row]
-            nbr[nf] = -1
-            l0 = labs[nf, 0]
-            if l0 >= 0:  # a neuron's facet (one label): the code across flips it
-                i0 = dims_off[l0] + labs[nf, 1]
-                qq = labs[nf, 2]
-                new = qq if code[i0] == qq + 1 else qq + 1
-                h = H[reg] ^ Z[i0, code[i0]] ^ Z[i0, new]
-                nb_i = _find_flipped(cw, reg, i0, new, h, hs, ho)
-                if nb_i < 0:
-                    nb_i = _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
-                                   intercepts, fc[nf], fa[nf], on_tol, zero_tol, codes, stats)
-                nbr[nf] = nb_i
-            nf += 1
-        if redo:
-            nf = f0
+        f0 = nf
+        ok, nf, out = _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw,
+                                   hs, ho, dims_off, W_flat, W_off, b_flat, b_off, dims,
+                                   n_bp, bps, slopes, intercepts, codes, tol, zero_tol,
+                                   on_tol, fcen, stats, out, nf)
+        if not ok:
             status[reg] = WALK_REDO
             continue
         cnt[reg] = nf - f0
+    return _facet_output(True, status, cnt, out, nf)
+
+
+@njit(cache=True)
+def _facet_buffers(k, m):
+    """Empty facet output arrays ``(fa, fb, fc, fr, nbr, labs)`` for ``m`` facets."""
+    return (np.empty((m, k)), np.empty(m), np.empty((m, k)), np.empty(m),
+            np.empty(m, np.int64), np.empty((m, 3), np.int64))
+
+
+@njit(cache=True)
+def _facet_output(ok, status, cnt, out, nf):
+    """``(ok, status, ptr, fa, fb, fc, fr, nbr, labs)`` from per-region facet counts and
+    the first ``nf`` facets of the buffers ``out``."""
+    n = cnt.shape[0]
+    ptr = np.zeros(n + 1, np.int64)
     for i in range(n):
         ptr[i + 1] = ptr[i] + cnt[i]
-    return (True, status, ptr, fa[:nf].copy(), fb[:nf].copy(), fc[:nf].copy(),
+    fa, fb, fc, fr, nbr, labs = out
+    return (ok, status, ptr, fa[:nf].copy(), fb[:nf].copy(), fc[:nf].copy(),
             fr[:nf].copy(), nbr[:nf].copy(), labs[:nf].copy())
+
+
+@njit(cache=True)
+def _code_index(codes, Z):
+    """Lookup structures of :func:`_find_flipped`: the codes' Zobrist hashes, packed
+    words, sorted hashes and their rows."""
+    H = code_hashes(codes, Z)
+    cw = code_words(codes)
+    ho = np.argsort(H)
+    return H, cw, H[ho], ho
+
+
+@njit(cache=True)
+def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw, hs, ho, dims_off,
+                 W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, codes,
+                 tol, zero_tol, on_tol, fcen, stats, out, nf):
+    """Append the facets of region ``reg`` whose cell is the polygon/polytope ``P`` with
+    face rows ``frows`` (indices into the tables ``tabA``, ``tabB``, ``tabL``) to the
+    buffers ``out`` from position ``nf``: every face is a facet (2-D: the edge's midpoint
+    and half-length; 3-D: the face's inscribed circle, :func:`_face_cheb`), labelled by
+    its row; the neighbour by Zobrist hash, else by :func:`_across`.
+
+    Returns ``(ok, nf, out)``; ``ok = False`` (and ``nf`` unchanged) when a face is too
+    thin to be a facet with a margin, its certificate falls short of its radius, or two
+    faces carry the same row: the caller leaves the region to :func:`region_facets`.
+    """
+    n_f = frows.shape[0]
+    fa, fb, fc, fr, nbr, labs = out
+    if nf + n_f > fa.shape[0]:
+        m = max(nf + n_f, fa.shape[0])
+        fa = _grow2(fa, m)
+        fb = _grow1(fb, m)
+        fc = _grow2(fc, m)
+        fr = _grow1(fr, m)
+        nbr = _grow1(nbr, m)
+        labs = _grow2(labs, m)
+    code = codes[reg]
+    f0 = nf
+    for f in range(n_f):
+        row = frows[f]
+        for g in range(n_f):
+            if g != f and frows[g] == row:
+                return False, f0, (fa, fb, fc, fr, nbr, labs)
+        if k == 2:
+            r = _edge_centre(P, f, tabA[row], tabB[row], fcen)
+        else:
+            r, c3 = _face_cheb(tabA, tabB, row, frow, nfc, tol)
+            fcen[:] = c3
+        rho = _cert_faces(tabA, tabB, frows, row, fcen, tol)
+        if not (r > tol * (1.0 + 1e-6) and rho >= r * (1.0 - 1e-9) - 1e-15):
+            return False, f0, (fa, fb, fc, fr, nbr, labs)
+        fa[nf] = tabA[row]
+        fb[nf] = tabB[row]
+        fc[nf] = fcen
+        fr[nf] = min(r, rho, 1.0)
+        labs[nf] = tabL[row]
+        nbr[nf] = -1
+        l0 = labs[nf, 0]
+        if l0 >= 0:  # a neuron's facet (one label): the code across flips it
+            i0 = dims_off[l0] + labs[nf, 1]
+            qq = labs[nf, 2]
+            new = qq if code[i0] == qq + 1 else qq + 1
+            h = H[reg] ^ Z[i0, code[i0]] ^ Z[i0, new]
+            nb_i = _find_flipped(cw, reg, i0, new, h, hs, ho)
+            if nb_i < 0:
+                nb_i = _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
+                               intercepts, fc[nf], fa[nf], on_tol, zero_tol, codes, stats)
+            nbr[nf] = nb_i
+        nf += 1
+    return True, nf, (fa, fb, fc, fr, nbr, labs)
+
+
+@njit(cache=True)
+def polygon_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, n_dom,
+                   polys, pptr, doubt, codes, Z, tol, zero_tol, on_tol, stats):
+    """Facets of all regions of a bounded 2-D domain from the polygons of the planar
+    enumeration (:func:`._kernels_planar.enumerate_planar_polygons`, same regions in the
+    same order as ``codes``; ``n_dom`` domain rows).
+
+    A region's polygon is its cell cut by exactly the rows the walk (:func:`walk_facets`)
+    would cut it by, unless the enumeration marked it in doubt; each edge is a facet as
+    in the walk (:func:`_leaf_facets`), labelled by the neuron and breakpoint (or domain
+    row) the edge lies on. Regions in doubt, with an edge of no domain row, or that the
+    leaf test refuses are :data:`WALK_REDO`, for :func:`region_facets`. Returns as
+    :func:`walk_facets`.
+    """
+    n = codes.shape[0]
+    k = 2
+    status = np.zeros(n, np.int64)
+    cnt = np.zeros(n, np.int64)
+    n_layers = dims.shape[0]
+    dims_off = np.zeros(n_layers, np.int64)
+    for l in range(1, n_layers):
+        dims_off[l] = dims_off[l - 1] + dims[l]
+    out = _facet_buffers(k, max(16, pptr[n]))
+    H, cw, hs, ho = _code_index(codes, Z)
+    nb_max = max(1, n_bp.max())
+    m_max = 0
+    for i in range(n):
+        m_max = max(m_max, pptr[i + 1] - pptr[i])
+    tabA = np.empty((m_max, k))
+    tabB = np.empty(m_max)
+    tabL = np.empty((m_max, 3), np.int64)
+    frows_all = np.arange(m_max)
+    fcen = np.empty(k)
+    frow = np.zeros(1, np.int64)
+    nf = 0
+    for reg in range(n):
+        if doubt[reg]:
+            status[reg] = WALK_REDO
+            continue
+        p0 = pptr[reg]
+        m = pptr[reg + 1] - p0
+        P = polys[p0:p0 + m]
+        clean = True
+        for e in range(m):
+            tabA[e, 0] = P[e, 2]
+            tabA[e, 1] = P[e, 3]
+            tabB[e] = P[e, 4]
+            lid = P[e, 5]
+            if lid >= 0.0:
+                g = int(lid) // nb_max
+                l = 0
+                while dims_off[l + 1] <= g:
+                    l += 1
+                tabL[e, 0] = l
+                tabL[e, 1] = g - dims_off[l]
+                tabL[e, 2] = int(lid) - g * nb_max
+            else:
+                i = -1.0 - lid
+                if not i < n_dom:  # an edge of no domain row
+                    clean = False
+                    break
+                tabL[e, 0] = -1
+                tabL[e, 1] = int(i)
+                tabL[e, 2] = 0
+        if not clean:
+            status[reg] = WALK_REDO
+            continue
+        f0 = nf
+        ok, nf, out = _leaf_facets(k, P, frow, 0, frows_all[:m], tabA, tabB, tabL, reg, H,
+                                   Z, cw, hs, ho, dims_off, W_flat, W_off, b_flat, b_off,
+                                   dims, n_bp, bps, slopes, intercepts, codes, tol, zero_tol,
+                                   on_tol, fcen, stats, out, nf)
+        if not ok:
+            status[reg] = WALK_REDO
+            continue
+        cnt[reg] = nf - f0
+    return _facet_output(True, status, cnt, out, nf)
 
 
 @njit(cache=True)

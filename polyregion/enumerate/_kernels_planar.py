@@ -40,8 +40,15 @@ from numba import njit
 from ._kernels_const import deeper_layer_scales, layer_margin, layer_norms
 
 
-# A polygon is an (n, 5) array: row i = (x_i, y_i, a0_i, a1_i, b_i), vertex i and the unit
-# constraint row a_i . x <= b_i of the edge from vertex i to vertex i + 1.
+# A polygon is an (n, 6) array: row i = (x_i, y_i, a0_i, a1_i, b_i, label_i), vertex i and
+# the unit constraint row a_i . x <= b_i of the edge from vertex i to vertex i + 1, and what
+# the edge lies on: label >= 0 is breakpoint q of neuron idx (label = idx * nb_max + q,
+# nb_max = max(n_bp)), label -1 - i row i of the domain. (The facet kernels' polygons have
+# 5 columns, the row index in column 2.)
+
+#: Label of an edge of the initial square that no domain row cut away (an unbounded or
+#: degenerate domain).
+SQUARE_EDGE = -1e18
 
 
 @njit(cache=True)
@@ -91,9 +98,12 @@ def _map_scales(Gt, mn2, nl, W_flat, w0, winf, bmax, mmax2, cmax, zero_tol):
 
 
 @njit(cache=True)
-def _clip(P, s, sgn, la0, la1, lb):
-    """The part ``{sgn * s >= 0}`` of polygon ``P``; the new edge lies on ``la . x <= lb``."""
+def _clip(P, s, sgn, la0, la1, lb, lid):
+    """The part ``{sgn * s >= 0}`` of polygon ``P``; the new edge lies on ``la . x <= lb``
+    and, when ``P`` has a label column 5 (:func:`enumerate_planar_polygons`), is labelled
+    ``lid``. Columns beyond 4 of the other edges are copied."""
     n = P.shape[0]
+    nc = P.shape[1]
     m = 0
     for i in range(n):
         j = i + 1 if i + 1 < n else 0
@@ -105,7 +115,7 @@ def _clip(P, s, sgn, la0, la1, lb):
                 m += 1
         elif sj > 0.0:
             m += 1
-    Q = np.empty((m, 5))
+    Q = np.empty((m, nc))
     m = 0
     for i in range(n):
         j = i + 1 if i + 1 < n else 0
@@ -115,31 +125,34 @@ def _clip(P, s, sgn, la0, la1, lb):
             Q[m, 0] = P[i, 0]
             Q[m, 1] = P[i, 1]
             if sj >= 0.0 or si > 0.0:  # the edge (or its start) stays
-                Q[m, 2] = P[i, 2]
-                Q[m, 3] = P[i, 3]
-                Q[m, 4] = P[i, 4]
+                for c in range(2, nc):
+                    Q[m, c] = P[i, c]
             else:  # a vertex on the line where the polygon leaves the side
-                Q[m, 2] = la0
-                Q[m, 3] = la1
-                Q[m, 4] = lb
+                _new_edge(Q, m, la0, la1, lb, lid)
             m += 1
             if sj < 0.0 and si > 0.0:  # leaves the side on this edge
                 t = si / (si - sj)
                 Q[m, 0] = P[i, 0] + t * (P[j, 0] - P[i, 0])
                 Q[m, 1] = P[i, 1] + t * (P[j, 1] - P[i, 1])
-                Q[m, 2] = la0
-                Q[m, 3] = la1
-                Q[m, 4] = lb
+                _new_edge(Q, m, la0, la1, lb, lid)
                 m += 1
         elif sj > 0.0:  # enters the side on this edge
             t = si / (si - sj)
             Q[m, 0] = P[i, 0] + t * (P[j, 0] - P[i, 0])
             Q[m, 1] = P[i, 1] + t * (P[j, 1] - P[i, 1])
-            Q[m, 2] = P[i, 2]
-            Q[m, 3] = P[i, 3]
-            Q[m, 4] = P[i, 4]
+            for c in range(2, nc):
+                Q[m, c] = P[i, c]
             m += 1
     return Q
+
+
+@njit(cache=True)
+def _new_edge(Q, m, la0, la1, lb, lid):
+    Q[m, 2] = la0
+    Q[m, 3] = la1
+    Q[m, 4] = lb
+    if Q.shape[1] > 5:
+        Q[m, 5] = lid
 
 
 @njit(cache=True)
@@ -228,7 +241,7 @@ def inradius(P, x, y):
 
 
 @njit(cache=True)
-def _side(P, s, sgn, la0, la1, lb, ext, sp, px, py, r, tol, stats):
+def _side(P, s, sgn, la0, la1, lb, lid, ext, sp, px, py, r, tol, stats):
     """Decide whether the side ``{sgn * s >= 0}`` of the cell ``P`` is a region.
 
     ``ext = max(sgn * s)``, ``sp`` = signed distance of the witness into the side.
@@ -239,7 +252,7 @@ def _side(P, s, sgn, la0, la1, lb, ext, sp, px, py, r, tol, stats):
         return False, False, P, px, py, r
     if sp > tol:
         return True, False, P, px, py, min(r, sp)
-    Q = _clip(P, s, sgn, la0, la1, lb)
+    Q = _clip(P, s, sgn, la0, la1, lb, lid)
     cx, cy = _centroid(Q)
     rho = _cert(Q, cx, cy)
     if not (rho > tol):
@@ -253,9 +266,13 @@ def domain_polygon(A0, b0):
     """The polygon ``{A0 x <= b0}`` (unit rows, inside the disk of radius 1).
 
     A square of half-side 2 is clipped by every row; the rows that cut it become edges.
+    Column 5 labels each edge (:data:`SQUARE_EDGE` for an edge of the square left over,
+    ``-1 - i`` for row ``i``).
     """
-    P = np.array([[-2.0, -2.0, 0.0, -1.0, 2.0], [2.0, -2.0, 1.0, 0.0, 2.0],
-                  [2.0, 2.0, 0.0, 1.0, 2.0], [-2.0, 2.0, -1.0, 0.0, 2.0]])
+    P = np.array([[-2.0, -2.0, 0.0, -1.0, 2.0, SQUARE_EDGE],
+                  [2.0, -2.0, 1.0, 0.0, 2.0, SQUARE_EDGE],
+                  [2.0, 2.0, 0.0, 1.0, 2.0, SQUARE_EDGE],
+                  [-2.0, 2.0, -1.0, 0.0, 2.0, SQUARE_EDGE]])
     for i in range(A0.shape[0]):
         n = P.shape[0]
         if n == 0:
@@ -263,7 +280,7 @@ def domain_polygon(A0, b0):
         s = np.empty(n)
         for t in range(n):
             s[t] = b0[i] - A0[i, 0] * P[t, 0] - A0[i, 1] * P[t, 1]
-        P = _clip(P, s, 1.0, A0[i, 0], A0[i, 1], b0[i])
+        P = _clip(P, s, 1.0, A0[i, 0], A0[i, 1], b0[i], -1.0 - i)
     return P
 
 
@@ -294,6 +311,67 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
     n_vertex_tests]`` (exact inscribed-circle solves, polygon cuts, (cell, line) pairs
     decided from the vertices rather than the bounding box).
     """
+    out = _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A0, b0,
+                  tol, zero_tol, max_regions, False, 0.0, 0)
+    return out[0], out[1], out[2], out[3], out[4]
+
+
+@njit(cache=True)
+def enumerate_planar_polygons(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
+                              intercepts, A0, b0, tol, zero_tol, max_regions, dup_tol,
+                              max_vertices):
+    """:func:`enumerate_planar`, also returning each region's polygon.
+
+    Returns ``(codes, points, radii, stats, complete, kept, polys, pptr, doubt)``; when
+    the polygons would hold more than ``max_vertices`` vertices in all, ``kept`` is False
+    and they are dropped. Region ``i``'s polygon is ``polys[pptr[i]:pptr[i + 1]]`` (columns as in the module's polygon layout:
+    vertices counter-clockwise, each edge's unit row and label). ``doubt[i]`` is True when
+    the polygon may differ from the region's exact cell by more than rounding at the
+    ``dup_tol`` scale: a line passed within ``dup_tol`` of a vertex of one of its cells, a
+    side too thin to be a region was left uncut, or a removed edge's line stays within
+    ``dup_tol`` of the cut cell. The facet walk (:mod:`._kernels_facets`) refuses the same
+    cases, so the polygons of the other regions are exactly the cells it would cut.
+    """
+    return _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A0, b0,
+                   tol, zero_tol, max_regions, True, dup_tol, max_vertices)
+
+
+@njit(cache=True)
+def _gone_near(P, s, sgn, Q, dup_tol):
+    """True when the line of an edge of ``P`` lying wholly outside the side
+    ``{sgn * s >= 0}`` comes within ``dup_tol`` of the side's polygon ``Q``."""
+    n = P.shape[0]
+    for i in range(n):
+        j = i + 1 if i + 1 < n else 0
+        if sgn * s[i] < 0.0 and sgn * s[j] < 0.0:
+            for v in range(Q.shape[0]):
+                if P[i, 2] * Q[v, 0] + P[i, 3] * Q[v, 1] - P[i, 4] >= -dup_tol:
+                    return True
+    return False
+
+
+@njit(cache=True)
+def _domain_doubt(P0, A0, b0, dup_tol):
+    """True when a domain row that carries no edge of ``P0`` comes within ``dup_tol`` of
+    it (the facet walk's test of a clean domain)."""
+    for i in range(A0.shape[0]):
+        face = False
+        for e in range(P0.shape[0]):
+            if P0[e, 5] == -1.0 - i:
+                face = True
+        if face:
+            continue
+        for v in range(P0.shape[0]):
+            if A0[i, 0] * P0[v, 0] + A0[i, 1] * P0[v, 1] - b0[i] >= -dup_tol:
+                return True
+    return False
+
+
+@njit(cache=True)
+def _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A0, b0, tol,
+            zero_tol, max_regions, keep, dup_tol, max_vertices):
+    """The kernel of :func:`enumerate_planar` (``keep``: also the regions' polygons and
+    doubt flags, up to ``max_vertices`` vertices, as :func:`enumerate_planar_polygons`)."""
     L = dims.shape[0] - 1
     n_hidden = L - 1
     n_neurons = 0
@@ -308,17 +386,29 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
     out_points = np.zeros((cap, 2))
     out_radii = np.zeros(cap)
     n_out = 0
+    # polygons (keep): region i's is polys[pptr[i]:pptr[i + 1]]
+    polys = np.zeros((4 * cap if keep else 0, 6))
+    pptr = np.zeros(cap + 1 if keep else 1, np.int64)
+    doubt = np.zeros(cap if keep else 0, np.bool_)
+    nb_max = max(1, n_bp.max())
 
     P0 = domain_polygon(A0, b0)
     if P0.shape[0] < 3:  # empty or degenerate cell: no region
-        return out_codes[:0], out_points[:0], out_radii[:0], stats, complete
+        return (out_codes[:0], out_points[:0], out_radii[:0], stats, complete, keep,
+                polys[:0], pptr[:1], doubt[:0])
     px0, py0 = _centroid(P0)
     r0 = _cert(P0, px0, py0)
+    dbt0 = keep and _domain_doubt(P0, A0, b0, dup_tol)
     if n_hidden == 0:
         out_points[0, 0] = px0
         out_points[0, 1] = py0
         out_radii[0] = r0
-        return out_codes[:1], out_points[:1], out_radii[:1], stats, complete
+        if keep:
+            polys = P0.copy()
+            pptr[:2] = np.array([0, P0.shape[0]])
+            doubt = np.array([dbt0])
+        return (out_codes[:1], out_points[:1], out_radii[:1], stats, complete, keep, polys,
+                pptr[:2], doubt[:1])
 
     WT = transposed_weights(W_flat, W_off, dims)
     # layer map on the root: row 0, 1 = coefficients of x, y; row 2 = offset
@@ -331,12 +421,12 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
     winf, bmax = layer_norms(W_flat, W_off, b_flat, b_off, dims)
     gmax0 = _map_norms(Gt0)
     stack = [(P0, px0, py0, r0, np.zeros(n_neurons, np.uint8), Gt0, zero_tol * gmax0,
-              layer_margin(Gt0[2], gmax0, 0.0, 0.0, zero_tol), 0, 0)]
+              layer_margin(Gt0[2], gmax0, 0.0, 0.0, zero_tol), 0, 0, dbt0)]
     sbuf = np.empty(64)
     mn2 = np.empty(max(1, dims[1:].max()))  # squared row norms of a layer's output map
     while len(stack) > 0:
         # zthr: rows of norm <= zthr are constant, at their piece with margin cmarg
-        P, px, py, r, code, Gt, zthr, cmarg, l, h = stack.pop()
+        P, px, py, r, code, Gt, zthr, cmarg, l, h, dbt = stack.pop()
         cx, cy, hx, hy = _bbox(P)
         zthr2 = zthr * zthr
         while True:
@@ -363,6 +453,14 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                     out_points[n_out, 0] = px
                     out_points[n_out, 1] = py
                     out_radii[n_out] = r
+                    if keep and pptr[n_out] + P.shape[0] > max_vertices:  # too many: drop them
+                        keep = False
+                        polys = polys[:0].copy()
+                        pptr = pptr[:1].copy()
+                        doubt = doubt[:0].copy()
+                    if keep:
+                        polys, pptr, doubt = _keep_polygon(P, dbt, n_out, polys, pptr,
+                                                           doubt)
                     n_out += 1
                     break
                 # next layer: z = slope * u + intercept on this cell
@@ -425,9 +523,12 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                     code[idx] = q + 1
                 continue
             u0 = Gt[2, j] - t_q
-            # bounding-box filter: the line misses the box, so it misses the cell
+            # bounding-box filter: the line misses the box, so it misses the cell (with
+            # polygons: farther than dup_tol, or the vertices decide)
             uc = ax * cx + ay * cy + u0
             spread = abs(ax) * hx + abs(ay) * hy
+            if keep:
+                spread += dup_tol * np.sqrt(n2)
             if uc - spread > 0.0:
                 code[idx] = q + 1
                 continue
@@ -442,6 +543,7 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                 sbuf = np.empty(2 * nv)
             smin = np.inf
             smax = -np.inf
+            amin = np.inf
             for i in range(nv):
                 si = a0 * P[i, 0] + a1 * P[i, 1] - beta
                 sbuf[i] = si
@@ -449,33 +551,70 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
                     smin = si
                 if si > smax:
                     smax = si
+                if abs(si) < amin:
+                    amin = abs(si)
             stats[2] += 1
+            # with polygons, a vertex within dup_tol of the line puts the cell in doubt
+            near = keep and amin <= dup_tol
             if smin >= 0.0:  # the whole cell is above
                 code[idx] = q + 1
+                dbt = dbt or near
                 continue
             if smax <= 0.0:  # the whole cell is below
+                dbt = dbt or near
                 continue
             s = sbuf[:nv]
             sp = a0 * px + a1 * py - beta
-            ka, ca, Pa, pax, pay, ra = _side(P, s, 1.0, -a0, -a1, -beta, smax, sp,
+            lid = float(idx * nb_max + q)
+            ka, ca, Pa, pax, pay, ra = _side(P, s, 1.0, -a0, -a1, -beta, lid, smax, sp,
                                              px, py, r, tol, stats)
-            kb, cb, Pb, pbx, pby, rb = _side(P, s, -1.0, a0, a1, beta, -smin, -sp,
+            kb, cb, Pb, pbx, pby, rb = _side(P, s, -1.0, a0, a1, beta, lid, -smin, -sp,
                                              px, py, r, tol, stats)
             if ka and kb:
                 if not ca:
-                    Pa = _clip(P, s, 1.0, -a0, -a1, -beta)
+                    Pa = _clip(P, s, 1.0, -a0, -a1, -beta, lid)
                 if not cb:
-                    Pb = _clip(P, s, -1.0, a0, a1, beta)
+                    Pb = _clip(P, s, -1.0, a0, a1, beta, lid)
                 stats[1] += 1
                 c2 = code.copy()
                 c2[idx] = q + 1
-                stack.append((Pa, pax, pay, ra, c2, Gt, zthr, cmarg, l, h))
+                da = dbt or near or (keep and _gone_near(P, s, 1.0, Pa, dup_tol))
+                dbt = dbt or near or (keep and _gone_near(P, s, -1.0, Pb, dup_tol))
+                stack.append((Pa, pax, pay, ra, c2, Gt, zthr, cmarg, l, h, da))
                 P, px, py, r = Pb, pbx, pby, rb
                 cx, cy, hx, hy = _bbox(P)
-            elif ka:
-                code[idx] = q + 1
+            else:
+                # a side too thin to be a region stays in the cell: not its exact polygon
+                dbt = dbt or keep
+                if ka:
+                    code[idx] = q + 1
             # kb only: the cell stays below; neither: too thin on both sides, code q
         if max_regions > 0 and n_out >= max_regions and len(stack) > 0:
             complete = False
             break
-    return out_codes[:n_out], out_points[:n_out], out_radii[:n_out], stats, complete
+    if not keep:
+        return (out_codes[:n_out], out_points[:n_out], out_radii[:n_out], stats, complete,
+                False, polys[:0], pptr[:1], doubt[:0])
+    return (out_codes[:n_out], out_points[:n_out], out_radii[:n_out], stats, complete, True,
+            polys[:pptr[n_out]], pptr[:n_out + 1], doubt[:n_out])
+
+
+@njit(cache=True)
+def _keep_polygon(P, dbt, i, polys, pptr, doubt):
+    """Append polygon ``P`` (doubt flag ``dbt``) as region ``i``'s, growing the arrays."""
+    m = pptr[i] + P.shape[0]
+    if m > polys.shape[0]:
+        p2 = np.empty((max(2 * polys.shape[0], m), 6))
+        p2[:pptr[i]] = polys[:pptr[i]]
+        polys = p2
+    if i + 1 >= pptr.shape[0]:
+        q2 = np.zeros(2 * pptr.shape[0], np.int64)
+        q2[:i + 1] = pptr[:i + 1]
+        pptr = q2
+        d2 = np.zeros(2 * doubt.shape[0] + 1, np.bool_)
+        d2[:i] = doubt[:i]
+        doubt = d2
+    polys[pptr[i]:m] = P
+    pptr[i + 1] = m
+    doubt[i] = dbt
+    return polys, pptr, doubt

@@ -328,8 +328,9 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
                                   checkpoint=checkpoint, resume=resume, progress=progress,
                                   out=out)
     t0 = time.perf_counter()
+    polygons = {} if method == "planar" else None
     codes, pts, radii, n_lps, n_retries, n_failed, extra, complete = _run_kernel(
-        method, prep, prep.A0, prep.b0, tol, max_regions)
+        method, prep, prep.A0, prep.b0, tol, max_regions, polygons)
     seconds = time.perf_counter() - t0
     n = len(codes)
     codes = (np.array(codes, dtype=np.uint8).reshape(n, net.n_neurons) if n else
@@ -342,6 +343,8 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     # lower piece first), so only the other kernels' output needs sorting
     rs = RegionSet(net, domain, codes, pts, radii, stats=stats, tolerances=tol,
                    sort=method != "planar")
+    if polygons:  # the regions' polygons, for the graph (polyregion.graph)
+        rs._cache["planar_polygons"] = polygons
     if progress:
         import sys
 
@@ -354,11 +357,18 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     return rs
 
 
-def _run_kernel(method, prep, A0, b0, tol, max_regions=None):
+#: The planar path keeps each region's polygon (:func:`enumerate_regions` in memory, for
+#: the region graph) while they hold at most this many vertices in all (48 bytes each).
+MAX_POLYGON_VERTICES = 1 << 22
+
+
+def _run_kernel(method, prep, A0, b0, tol, max_regions=None, polygons=None):
     """Run one kernel on the prepared net restricted to the cell ``{A0 x <= b0}``.
 
     Returns ``(codes, points, radii, n_lps, n_retries, n_failed, extra, complete)`` in the
-    kernel's unit-scale coordinates (lists as the kernels return them).
+    kernel's unit-scale coordinates (lists as the kernels return them). With a dict
+    ``polygons``, the planar kernel also fills it with the regions' polygons (keys
+    ``polys``, ``pptr``, ``doubt``, ``dup_tol``; left empty when there are too many).
     """
     extra = {}
     if method == "lp":
@@ -372,12 +382,21 @@ def _run_kernel(method, prep, A0, b0, tol, max_regions=None):
         n_lps, n_retries, n_failed = (int(v) for v in st[:3])
         extra = _kernel_extra(st)
     elif method == "planar":
-        from ._kernels_planar import enumerate_planar
+        from ._kernels_planar import enumerate_planar, enumerate_planar_polygons
 
-        codes, pts, radii, st, complete = enumerate_planar(
-            prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
-            prep.bps, prep.slopes, prep.intercepts, A0, b0,
-            tol.feasibility, tol.zero_row, int(max_regions or 0) + (1 if max_regions else 0))
+        args = (prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
+                prep.bps, prep.slopes, prep.intercepts, A0, b0, tol.feasibility,
+                tol.zero_row, int(max_regions or 0) + (1 if max_regions else 0))
+        if polygons is None:
+            codes, pts, radii, st, complete = enumerate_planar(*args)
+        else:
+            from ..graph import DUPLICATE
+
+            dup_tol = DUPLICATE * tol.feasibility
+            codes, pts, radii, st, complete, kept, polys, pptr, doubt = \
+                enumerate_planar_polygons(*args, dup_tol, MAX_POLYGON_VERTICES)
+            if kept:
+                polygons.update(polys=polys, pptr=pptr, doubt=doubt, dup_tol=dup_tol)
         n_lps, n_retries, n_failed = int(st[0]), 0, 0
         extra = {"cuts": int(st[1]), "vertex_tests": int(st[2])}
     else:
