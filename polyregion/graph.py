@@ -850,7 +850,8 @@ def _fill(G, n, codes, points, us, vs, data):
     Equivalent to ``add_nodes_from`` + ``add_edges_from`` but writes networkx's
     dict-of-dicts (``G._node``, ``G._adj``, the documented data structure of
     :class:`networkx.Graph`) directly, without add_edges_from's per-edge checks and
-    attribute merging: about 4x faster on 10^5 edges.
+    attribute merging, and with the same neighbour order: about 3.5x faster on 10^5
+    edges.
     """
     import networkx as nx
 

@@ -401,6 +401,12 @@ def test_graph_is_plain_networkx():
     assert sorted(G.nodes()) == sorted(H.nodes()) == list(range(len(rs)))
     assert {frozenset(e) for e in G.edges()} == {frozenset(e) for e in H.edges()}
     assert dict(G.degree()) == dict(H.degree())
+    # and in the same neighbour order as add_edges_from over the edge list
+    el = rs.adjacency(as_networkx=False)
+    H2 = nx.Graph()
+    H2.add_nodes_from(range(len(rs)))
+    H2.add_edges_from(zip(el.u.tolist(), el.v.tolist()))
+    assert all(list(G.adj[u]) == list(H2.adj[u]) for u in G)
     assert all(G.adj[u][v] is G.adj[v][u] for u, v in G.edges())  # one dict per edge
     assert all(G.has_edge(v, u) for u, v in G.edges())
     G.add_edge(0, len(rs) + 5)  # still mutable through the public API

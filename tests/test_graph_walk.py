@@ -151,3 +151,42 @@ def test_codes_sorted_against_lexsort():
         ref = np.array_equal(np.lexsort(c.T[::-1]), np.arange(len(c))) and \
             len(np.unique(c, axis=0)) == len(c)
         assert codes_sorted(c) == ref
+
+
+def test_planar_polygons_tile_the_domain():
+    # the kept polygons: counter-clockwise, inside their region's H-representation, around
+    # its interior point, and their areas sum to the domain's
+    net = he_net([8, 8], 2, seed=11, bias_std=0.3)
+    dom = pr.Box([-0.5, -1.0], [1.5, 0.25])
+    rs = pr.enumerate_regions(net, dom)
+    pg = rs._cache["planar_polygons"]
+    flat = graph._context(rs)["flat"]
+    total = 0.0
+    for i in range(len(rs)):
+        P = pg["polys"][pg["pptr"][i]:pg["pptr"][i + 1]]
+        V = flat.to_enum(P[:, :2])
+        x, y = V[:, 0], V[:, 1]
+        area = 0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)
+        assert area > 0
+        total += area
+        A, b, _ = rs.constraints(i)
+        assert np.all(A @ V.T <= b[:, None] + 1e-9)
+        # the interior point is strictly inside every edge
+        a, beta = flat.row_to_enum(P[:, 2:4], P[:, 4])
+        assert np.all(a @ rs.points[i] < beta)
+    assert total == pytest.approx(2.0 * 1.25, rel=1e-12)
+
+
+def test_graph_without_polygons_is_the_same(monkeypatch):
+    # too many vertices to keep: the enumeration drops the polygons, the walk takes over
+    from polyregion.enumerate import engine
+
+    net = he_net([8, 8], 2, seed=12, bias_std=0.3)
+    with_pg = pr.enumerate_regions(net, pr.Box.cube(2))
+    monkeypatch.setattr(engine, "MAX_POLYGON_VERTICES", 50)
+    without = pr.enumerate_regions(net, pr.Box.cube(2))
+    assert "planar_polygons" in with_pg._cache and "planar_polygons" not in without._cache
+    a, b = with_pg.adjacency(as_networkx=False), without.adjacency(as_networkx=False)
+    assert np.array_equal(a.u, b.u) and np.array_equal(a.v, b.v)
+    assert np.array_equal(a.neurons, b.neurons)
+    assert np.allclose(a.a, b.a, atol=1e-12) and np.allclose(a.point, b.point, atol=1e-12)

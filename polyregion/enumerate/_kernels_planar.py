@@ -449,6 +449,13 @@ def _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A
                         r2 = np.zeros(cap)
                         r2[:n_out] = out_radii[:n_out]
                         out_radii = r2
+                        if keep:
+                            q2 = np.zeros(cap + 1, np.int64)
+                            q2[:n_out + 1] = pptr[:n_out + 1]
+                            pptr = q2
+                            d2 = np.zeros(cap, np.bool_)
+                            d2[:n_out] = doubt[:n_out]
+                            doubt = d2
                     out_codes[n_out] = code
                     out_points[n_out, 0] = px
                     out_points[n_out, 1] = py
@@ -458,9 +465,17 @@ def _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A
                         polys = polys[:0].copy()
                         pptr = pptr[:1].copy()
                         doubt = doubt[:0].copy()
-                    if keep:
-                        polys, pptr, doubt = _keep_polygon(P, dbt, n_out, polys, pptr,
-                                                           doubt)
+                    if keep:  # append the polygon
+                        v0 = pptr[n_out]
+                        if v0 + P.shape[0] > polys.shape[0]:
+                            g2 = np.empty((2 * polys.shape[0] + P.shape[0], 6))
+                            g2[:v0] = polys[:v0]
+                            polys = g2
+                        for v in range(P.shape[0]):
+                            for c in range(6):
+                                polys[v0 + v, c] = P[v, c]
+                        pptr[n_out + 1] = v0 + P.shape[0]
+                        doubt[n_out] = dbt
                     n_out += 1
                     break
                 # next layer: z = slope * u + intercept on this cell
@@ -527,8 +542,8 @@ def _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A
             # polygons: farther than dup_tol, or the vertices decide)
             uc = ax * cx + ay * cy + u0
             spread = abs(ax) * hx + abs(ay) * hy
-            if keep:
-                spread += dup_tol * np.sqrt(n2)
+            if keep:  # |a|_1 >= |a|_2: a margin of at least dup_tol, without a sqrt
+                spread += dup_tol * (abs(ax) + abs(ay))
             if uc - spread > 0.0:
                 code[idx] = q + 1
                 continue
@@ -597,24 +612,3 @@ def _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A
                 False, polys[:0], pptr[:1], doubt[:0])
     return (out_codes[:n_out], out_points[:n_out], out_radii[:n_out], stats, complete, True,
             polys[:pptr[n_out]], pptr[:n_out + 1], doubt[:n_out])
-
-
-@njit(cache=True)
-def _keep_polygon(P, dbt, i, polys, pptr, doubt):
-    """Append polygon ``P`` (doubt flag ``dbt``) as region ``i``'s, growing the arrays."""
-    m = pptr[i] + P.shape[0]
-    if m > polys.shape[0]:
-        p2 = np.empty((max(2 * polys.shape[0], m), 6))
-        p2[:pptr[i]] = polys[:pptr[i]]
-        polys = p2
-    if i + 1 >= pptr.shape[0]:
-        q2 = np.zeros(2 * pptr.shape[0], np.int64)
-        q2[:i + 1] = pptr[:i + 1]
-        pptr = q2
-        d2 = np.zeros(2 * doubt.shape[0] + 1, np.bool_)
-        d2[:i] = doubt[:i]
-        doubt = d2
-    polys[pptr[i]:m] = P
-    pptr[i + 1] = m
-    doubt[i] = dbt
-    return polys, pptr, doubt
