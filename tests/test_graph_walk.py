@@ -190,3 +190,19 @@ def test_graph_without_polygons_is_the_same(monkeypatch):
     assert np.array_equal(a.u, b.u) and np.array_equal(a.v, b.v)
     assert np.array_equal(a.neurons, b.neurons)
     assert np.allclose(a.a, b.a, atol=1e-12) and np.allclose(a.point, b.point, atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_neighbour_lookup_under_hash_collisions(monkeypatch, d):
+    """The hash table of the neighbour lookup compares the codes, not only their hashes:
+    with Zobrist keys of 2 bits (most codes collide, long probe chains) the polygons and
+    the walk still give the per-region kernel's neighbours (binary search of the codes)."""
+    rng = np.random.default_rng(7)
+    monkeypatch.setattr(graph, "_zobrist", lambda n, q: rng.integers(
+        0, 4, size=(n, q), dtype=np.uint64))
+    net = he_net([8, 8] if d == 2 else [5, 5], d, seed=4, bias_std=0.3)
+    rs = pr.enumerate_regions(net, pr.Box.cube(d))
+    assert len(rs) > 40
+    paths = ["fast", "walk"] if d == 2 else ["fast"]
+    for path in paths:
+        assert _check_same(rs, path) == 0

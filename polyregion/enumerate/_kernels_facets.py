@@ -1570,34 +1570,28 @@ def code_words(codes):
 
 
 @njit(cache=True)
-def _find_flipped(cw, reg, idx, new, h, hs, ho):
+def _find_flipped(cw, H, reg, idx, new, h, tab):
     """Row whose code is that of row ``reg`` with neuron ``idx`` set to piece ``new``
-    (hash ``h``; ``cw``: :func:`code_words`; ``hs`` sorted hashes, ``ho`` their rows),
-    or -1."""
-    lo = 0
-    hi = hs.shape[0]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if hs[mid] < h:
-            lo = mid + 1
-        else:
-            hi = mid
+    (hash ``h``; ``cw``: :func:`code_words`; ``H`` the rows' hashes, ``tab`` the
+    open-addressing table of :func:`_code_index`), or -1."""
+    mask = np.uint64(tab.shape[0] - 1)
     w0 = idx >> 3
     sh = np.uint64(8 * (idx & 7))
-    mask = np.uint64(0xFF) << sh
-    qw = (cw[reg, w0] & ~mask) | (np.uint64(new) << sh)
+    qw = (cw[reg, w0] & ~(np.uint64(0xFF) << sh)) | (np.uint64(new) << sh)
     nw = cw.shape[1]
-    while lo < hs.shape[0] and hs[lo] == h:
-        r = ho[lo]
-        same = cw[r, w0] == qw
-        t = 0
-        while same and t < nw:
-            if t != w0 and cw[r, t] != cw[reg, t]:
-                same = False
-            t += 1
-        if same:
-            return r
-        lo += 1
+    s = h & mask
+    while tab[s] >= 0:
+        r = tab[s]
+        if H[r] == h and cw[r, w0] == qw:
+            same = True
+            t = 0
+            while same and t < nw:
+                if t != w0 and cw[r, t] != cw[reg, t]:
+                    same = False
+                t += 1
+            if same:
+                return r
+        s = (s + np.uint64(1)) & mask
     return -1
 
 
@@ -1840,7 +1834,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
                 ok = False
     if not ok:
         return _facet_output(False, status, cnt, out, 0)
-    H, cw, hs, ho = _code_index(codes, Z)
+    H, cw, htab = _code_index(codes, Z)
     # transposed weights of layers >= 1 (contiguous updates), first-layer map
     L = dims.shape[0] - 1
     WT = transposed_weights(W_flat, W_off, dims)
@@ -1965,8 +1959,10 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
         for f in range(n_f):
             frows[f] = int(P[f, 2]) if k == 2 else frow[f]
         f0 = nf
-        ok, nf, out = _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw,
-                                   hs, ho, dims_off, W_flat, W_off, b_flat, b_off, dims,
+        if nf + n_f > out[0].shape[0]:
+            out = _facet_room(out, nf + n_f)
+        ok, nf = _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw,
+                                   htab, dims_off, W_flat, W_off, b_flat, b_off, dims,
                                    n_bp, bps, slopes, intercepts, codes, tol, zero_tol,
                                    on_tol, fcen, stats, out, nf)
         if not ok:
@@ -1984,6 +1980,17 @@ def _facet_buffers(k, m):
 
 
 @njit(cache=True)
+def _facet_room(out, need):
+    """The facet buffers ``out`` with room for ``need`` facets (doubled until they have)."""
+    fa, fb, fc, fr, nbr, labs = out
+    while fa.shape[0] < need:
+        m = fa.shape[0]
+        fa, fb, fc = _grow2(fa, m), _grow1(fb, m), _grow2(fc, m)
+        fr, nbr, labs = _grow1(fr, m), _grow1(nbr, m), _grow2(labs, m)
+    return fa, fb, fc, fr, nbr, labs
+
+
+@njit(cache=True)
 def _facet_output(ok, status, cnt, out, nf):
     """``(ok, status, ptr, fa, fb, fc, fr, nbr, labs)`` from per-region facet counts and
     the first ``nf`` facets of the buffers ``out``."""
@@ -1998,16 +2005,26 @@ def _facet_output(ok, status, cnt, out, nf):
 
 @njit(cache=True)
 def _code_index(codes, Z):
-    """Lookup structures of :func:`_find_flipped`: the codes' Zobrist hashes, packed
-    words, sorted hashes and their rows."""
+    """Lookup structures of :func:`_find_flipped`: the codes' Zobrist hashes ``H``, packed
+    words and an open-addressing table of the rows by hash (linear probing, a power of
+    two at least twice the rows, -1 for empty slots)."""
     H = code_hashes(codes, Z)
     cw = code_words(codes)
-    ho = np.argsort(H)
-    return H, cw, H[ho], ho
+    size = 2
+    while size < 2 * H.shape[0]:
+        size *= 2
+    tab = np.full(size, -1, np.int64)
+    mask = np.uint64(size - 1)
+    for r in range(H.shape[0]):
+        s = H[r] & mask
+        while tab[s] >= 0:
+            s = (s + np.uint64(1)) & mask
+        tab[s] = r
+    return H, cw, tab
 
 
 @njit(cache=True)
-def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw, hs, ho, dims_off,
+def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw, htab, dims_off,
                  W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, codes,
                  tol, zero_tol, on_tol, fcen, stats, out, nf):
     """Append the facets of region ``reg`` whose cell is the polygon/polytope ``P`` with
@@ -2016,27 +2033,22 @@ def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw, hs, ho
     and half-length; 3-D: the face's inscribed circle, :func:`_face_cheb`), labelled by
     its row; the neighbour by Zobrist hash, else by :func:`_across`.
 
-    Returns ``(ok, nf, out)``; ``ok = False`` (and ``nf`` unchanged) when a face is too
-    thin to be a facet with a margin, its certificate falls short of its radius, or two
-    faces carry the same row: the caller leaves the region to :func:`region_facets`.
+    The buffers must have room for ``len(frows)`` more facets (:func:`_facet_room`): they
+    are written, not returned, which keeps this per-region call cheap (returning the
+    arrays cost about as much as the facets' arithmetic). Returns ``(ok, nf)``;
+    ``ok = False`` (and ``nf`` unchanged) when a face is too thin to be a facet with a
+    margin, its certificate falls short of its radius, or two faces carry the same row:
+    the caller leaves the region to :func:`region_facets`.
     """
     n_f = frows.shape[0]
     fa, fb, fc, fr, nbr, labs = out
-    if nf + n_f > fa.shape[0]:
-        m = max(nf + n_f, fa.shape[0])
-        fa = _grow2(fa, m)
-        fb = _grow1(fb, m)
-        fc = _grow2(fc, m)
-        fr = _grow1(fr, m)
-        nbr = _grow1(nbr, m)
-        labs = _grow2(labs, m)
     code = codes[reg]
     f0 = nf
     for f in range(n_f):
         row = frows[f]
         for g in range(n_f):
             if g != f and frows[g] == row:
-                return False, f0, (fa, fb, fc, fr, nbr, labs)
+                return False, f0
         if k == 2:
             r = _edge_centre(P, f, tabA[row], tabB[row], fcen)
         else:
@@ -2044,12 +2056,14 @@ def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw, hs, ho
             fcen[:] = c3
         rho = _cert_faces(tabA, tabB, frows, row, fcen, tol)
         if not (r > tol * (1.0 + 1e-6) and rho >= r * (1.0 - 1e-9) - 1e-15):
-            return False, f0, (fa, fb, fc, fr, nbr, labs)
-        fa[nf] = tabA[row]
+            return False, f0
+        for t in range(k):  # element-wise: row-slice assignments cost more here
+            fa[nf, t] = tabA[row, t]
+            fc[nf, t] = fcen[t]
         fb[nf] = tabB[row]
-        fc[nf] = fcen
         fr[nf] = min(r, rho, 1.0)
-        labs[nf] = tabL[row]
+        for t in range(3):
+            labs[nf, t] = tabL[row, t]
         nbr[nf] = -1
         l0 = labs[nf, 0]
         if l0 >= 0:  # a neuron's facet (one label): the code across flips it
@@ -2057,13 +2071,13 @@ def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw, hs, ho
             qq = labs[nf, 2]
             new = qq if code[i0] == qq + 1 else qq + 1
             h = H[reg] ^ Z[i0, code[i0]] ^ Z[i0, new]
-            nb_i = _find_flipped(cw, reg, i0, new, h, hs, ho)
+            nb_i = _find_flipped(cw, H, reg, i0, new, h, htab)
             if nb_i < 0:
                 nb_i = _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
                                intercepts, fc[nf], fa[nf], on_tol, zero_tol, codes, stats)
             nbr[nf] = nb_i
         nf += 1
-    return True, nf, (fa, fb, fc, fr, nbr, labs)
+    return True, nf
 
 
 @njit(cache=True)
@@ -2089,7 +2103,7 @@ def polygon_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interc
     for l in range(1, n_layers):
         dims_off[l] = dims_off[l - 1] + dims[l]
     out = _facet_buffers(k, max(16, pptr[n]))
-    H, cw, hs, ho = _code_index(codes, Z)
+    H, cw, htab = _code_index(codes, Z)
     nb_max = max(1, n_bp.max())
     m_max = 0
     for i in range(n):
@@ -2134,8 +2148,10 @@ def polygon_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interc
             status[reg] = WALK_REDO
             continue
         f0 = nf
-        ok, nf, out = _leaf_facets(k, P, frow, 0, frows_all[:m], tabA, tabB, tabL, reg, H,
-                                   Z, cw, hs, ho, dims_off, W_flat, W_off, b_flat, b_off,
+        if nf + m > out[0].shape[0]:
+            out = _facet_room(out, nf + m)
+        ok, nf = _leaf_facets(k, P, frow, 0, frows_all[:m], tabA, tabB, tabL, reg, H,
+                                   Z, cw, htab, dims_off, W_flat, W_off, b_flat, b_off,
                                    dims, n_bp, bps, slopes, intercepts, codes, tol, zero_tol,
                                    on_tol, fcen, stats, out, nf)
         if not ok:
