@@ -1834,7 +1834,6 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
                 ok = False
     if not ok:
         return _facet_output(False, status, cnt, out, 0)
-    H, cw, htab = _code_index(codes, Z)
     # transposed weights of layers >= 1 (contiguous updates), first-layer map
     L = dims.shape[0] - 1
     WT = transposed_weights(W_flat, W_off, dims)
@@ -1958,17 +1957,10 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
         frows = np.empty(n_f, np.int64)
         for f in range(n_f):
             frows[f] = int(P[f, 2]) if k == 2 else frow[f]
-        f0 = nf
-        if nf + n_f > out[0].shape[0]:
-            out = _facet_room(out, nf + n_f)
-        ok, nf = _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw,
-                                   htab, dims_off, W_flat, W_off, b_flat, b_off, dims,
-                                   n_bp, bps, slopes, intercepts, codes, tol, zero_tol,
-                                   on_tol, fcen, stats, out, nf)
-        if not ok:
-            status[reg] = WALK_REDO
-            continue
-        cnt[reg] = nf - f0
+        nf, out = _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, tol, fcen, out,
+                               nf, status, cnt)
+    _facet_neighbours(cnt, out, nf, codes, Z, dims_off, W_flat, W_off, b_flat, b_off, dims,
+                      n_bp, bps, slopes, intercepts, on_tol, zero_tol, stats)
     return _facet_output(True, status, cnt, out, nf)
 
 
@@ -2024,60 +2016,78 @@ def _code_index(codes, Z):
 
 
 @njit(cache=True)
-def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, H, Z, cw, htab, dims_off,
-                 W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, codes,
-                 tol, zero_tol, on_tol, fcen, stats, out, nf):
+def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, tol, fcen, out, nf, status,
+                 cnt):
     """Append the facets of region ``reg`` whose cell is the polygon/polytope ``P`` with
     face rows ``frows`` (indices into the tables ``tabA``, ``tabB``, ``tabL``) to the
     buffers ``out`` from position ``nf``: every face is a facet (2-D: the edge's midpoint
     and half-length; 3-D: the face's inscribed circle, :func:`_face_cheb`), labelled by
-    its row; the neighbour by Zobrist hash, else by :func:`_across`.
+    its row; neighbours come after, for all facets at once (:func:`_facet_neighbours`).
 
-    The buffers must have room for ``len(frows)`` more facets (:func:`_facet_room`): they
-    are written, not returned, which keeps this per-region call cheap (returning the
-    arrays cost about as much as the facets' arithmetic). Returns ``(ok, nf)``;
-    ``ok = False`` (and ``nf`` unchanged) when a face is too thin to be a facet with a
-    margin, its certificate falls short of its radius, or two faces carry the same row:
-    the caller leaves the region to :func:`region_facets`.
+    Sets ``cnt[reg]`` and returns ``(nf, out)`` (the buffers grown when short). When a
+    face is too thin to be a facet with a margin, its certificate falls short of its
+    radius, or two faces carry the same row, nothing is appended and ``status[reg] =
+    WALK_REDO``: the region is left to :func:`region_facets`. (This runs once per region:
+    its arguments are few on purpose, a call costs about 10 ns per array argument.)
     """
     n_f = frows.shape[0]
+    if nf + n_f > out[0].shape[0]:
+        out = _facet_room(out, nf + n_f)
     fa, fb, fc, fr, nbr, labs = out
-    code = codes[reg]
-    f0 = nf
     for f in range(n_f):
         row = frows[f]
+        ok = True
         for g in range(n_f):
             if g != f and frows[g] == row:
-                return False, f0
-        if k == 2:
-            r = _edge_centre(P, f, tabA[row], tabB[row], fcen)
-        else:
-            r, c3 = _face_cheb(tabA, tabB, row, frow, nfc, tol)
-            fcen[:] = c3
-        rho = _cert_faces(tabA, tabB, frows, row, fcen, tol)
-        if not (r > tol * (1.0 + 1e-6) and rho >= r * (1.0 - 1e-9) - 1e-15):
-            return False, f0
-        for t in range(k):  # element-wise: row-slice assignments cost more here
-            fa[nf, t] = tabA[row, t]
-            fc[nf, t] = fcen[t]
-        fb[nf] = tabB[row]
-        fr[nf] = min(r, rho, 1.0)
+                ok = False
+        if ok:
+            if k == 2:
+                r = _edge_centre(P, f, tabA[row], tabB[row], fcen)
+            else:
+                r, c3 = _face_cheb(tabA, tabB, row, frow, nfc, tol)
+                fcen[:] = c3
+            rho = _cert_faces(tabA, tabB, frows, row, fcen, tol)
+            ok = r > tol * (1.0 + 1e-6) and rho >= r * (1.0 - 1e-9) - 1e-15
+        if not ok:
+            status[reg] = WALK_REDO
+            return nf, out
+        for t in range(k):
+            fa[nf + f, t] = tabA[row, t]
+            fc[nf + f, t] = fcen[t]
+        fb[nf + f] = tabB[row]
+        fr[nf + f] = min(r, rho, 1.0)
         for t in range(3):
-            labs[nf, t] = tabL[row, t]
-        nbr[nf] = -1
-        l0 = labs[nf, 0]
-        if l0 >= 0:  # a neuron's facet (one label): the code across flips it
-            i0 = dims_off[l0] + labs[nf, 1]
-            qq = labs[nf, 2]
-            new = qq if code[i0] == qq + 1 else qq + 1
-            h = H[reg] ^ Z[i0, code[i0]] ^ Z[i0, new]
-            nb_i = _find_flipped(cw, H, reg, i0, new, h, htab)
-            if nb_i < 0:
-                nb_i = _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
-                               intercepts, fc[nf], fa[nf], on_tol, zero_tol, codes, stats)
-            nbr[nf] = nb_i
-        nf += 1
-    return True, nf
+            labs[nf + f, t] = tabL[row, t]
+    cnt[reg] = n_f
+    return nf + n_f, out
+
+
+@njit(cache=True)
+def _facet_neighbours(cnt, out, nf, codes, Z, dims_off, W_flat, W_off, b_flat, b_off, dims,
+                      n_bp, bps, slopes, intercepts, on_tol, zero_tol, stats):
+    """Neighbour of each of the first ``nf`` facets of the buffers ``out`` (``cnt[reg]``
+    facets per region, in region order, one label each): for a neuron's facet the region
+    whose code is this one's with that neuron moved to the other piece, looked up by
+    Zobrist hash (:func:`_find_flipped`), else :func:`_across`; -1 for a domain facet."""
+    fa, fb, fc, fr, nbr, labs = out
+    H, cw, htab = _code_index(codes, Z)
+    f = 0
+    for reg in range(cnt.shape[0]):
+        code = codes[reg]
+        for _ in range(cnt[reg]):
+            nbr[f] = -1
+            l0 = labs[f, 0]
+            if l0 >= 0:
+                i0 = dims_off[l0] + labs[f, 1]
+                qq = labs[f, 2]
+                new = qq if code[i0] == qq + 1 else qq + 1
+                h = H[reg] ^ Z[i0, code[i0]] ^ Z[i0, new]
+                nb_i = _find_flipped(cw, H, reg, i0, new, h, htab)
+                if nb_i < 0:
+                    nb_i = _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
+                                   intercepts, fc[f], fa[f], on_tol, zero_tol, codes, stats)
+                nbr[f] = nb_i
+            f += 1
 
 
 @njit(cache=True)
@@ -2103,7 +2113,6 @@ def polygon_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interc
     for l in range(1, n_layers):
         dims_off[l] = dims_off[l - 1] + dims[l]
     out = _facet_buffers(k, max(16, pptr[n]))
-    H, cw, htab = _code_index(codes, Z)
     nb_max = max(1, n_bp.max())
     m_max = 0
     for i in range(n):
@@ -2147,17 +2156,10 @@ def polygon_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interc
         if not clean:
             status[reg] = WALK_REDO
             continue
-        f0 = nf
-        if nf + m > out[0].shape[0]:
-            out = _facet_room(out, nf + m)
-        ok, nf = _leaf_facets(k, P, frow, 0, frows_all[:m], tabA, tabB, tabL, reg, H,
-                                   Z, cw, htab, dims_off, W_flat, W_off, b_flat, b_off,
-                                   dims, n_bp, bps, slopes, intercepts, codes, tol, zero_tol,
-                                   on_tol, fcen, stats, out, nf)
-        if not ok:
-            status[reg] = WALK_REDO
-            continue
-        cnt[reg] = nf - f0
+        nf, out = _leaf_facets(k, P, frow, 0, frows_all[:m], tabA, tabB, tabL, reg, tol, fcen,
+                               out, nf, status, cnt)
+    _facet_neighbours(cnt, out, nf, codes, Z, dims_off, W_flat, W_off, b_flat, b_off, dims,
+                      n_bp, bps, slopes, intercepts, on_tol, zero_tol, stats)
     return _facet_output(True, status, cnt, out, nf)
 
 
