@@ -2028,7 +2028,7 @@ def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, tol, fcen, out, 
     face is too thin to be a facet with a margin, its certificate falls short of its
     radius, or two faces carry the same row, nothing is appended and ``status[reg] =
     WALK_REDO``: the region is left to :func:`region_facets`. (This runs once per region:
-    its arguments are few on purpose, a call costs about 10 ns per array argument.)
+    its arguments are few on purpose, a call's cost grows with its array arguments.)
     """
     n_f = frows.shape[0]
     if nf + n_f > out[0].shape[0]:
