@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import pickle
 import threading
@@ -94,10 +95,15 @@ def plan_units(prep, method, tol):
 
     n0 = prep.Ws[0].shape[0]
     d = int(prep.dims[0])
+    nb = max(int(prep.n_bp[0]), 1)
     n_lps = 0
-    k = 0
-    while True:
+    k = next_k(0, n0)
+    # skip the k whose arrangement cannot reach the target: m hyperplanes cut R^d into at
+    # most sum_{i <= d} C(m, i) cells (Zaslavsky's bound for general position), so the
+    # loop below could not stop there; same plan, fewer kernel calls (4-D: 1 instead of 9)
+    while k < n0 and sum(math.comb(k * nb, i) for i in range(d + 1)) < TARGET_UNITS:
         k = next_k(k, n0)
+    while True:
         trunc = _kernel_net([prep.Ws[0][:k], np.ones((1, k))], [prep.bs[0][:k], np.zeros(1)],
                             prep.n_bp[:1], prep.bps[:1], prep.slopes[:1],
                             prep.intercepts[:1], prep.A0, prep.b0, d)
@@ -105,6 +111,7 @@ def plan_units(prep, method, tol):
         n_lps += int(nl)
         if len(codes) >= TARGET_UNITS or k == n0:
             break
+        k = next_k(k, n0)
     codes = np.array(codes, np.uint8).reshape(-1, k)
     order = np.lexsort(codes.T[::-1])
     return codes[order], n_lps
