@@ -8,6 +8,7 @@ each facet, hand-made degenerate arrangements with known graphs.
 from __future__ import annotations
 
 import itertools
+import os
 
 import networkx as nx
 import numpy as np
@@ -206,6 +207,33 @@ def test_duplicate_neurons_one_facet_two_labels():
     for i in range(len(rs)):
         F = rs.facets(i)
         assert sum(len(l) == 2 for l in F.labels) == 1
+
+
+def test_neuron_on_a_domain_face_has_no_neighbour():
+    # neurons' hyperplanes on faces of the box (2-D: the hardtanh neuron of -y has its
+    # breakpoints -y = +-1 on the faces y = -+1; 3-D: a random integer net where it
+    # happened): one facet with both labels, on the boundary, no neighbour, nothing
+    # unmatched; the graph is the all-pairs oracle's and, in 2-D, Euler's formula holds
+    W = np.array([[1.0, 0.0], [0.0, -1.0], [1.0, 1.0]])
+    net = pr.Network.from_arrays([W, np.ones((1, 3))], [np.array([-1.0, 0.0, 0.2]),
+                                                        np.zeros(1)], activation="hardtanh")
+    data = np.load(os.path.join(os.path.dirname(__file__), "data",
+                                "graph_neuron_on_domain_face.npz"))
+    net3 = pr.Network.from_arrays([data["W0"], data["W1"], data["W2"]],
+                                  [data["b0"], data["b1"], data["b2"]], activation="hardtanh")
+    for net, d in ((net, 2), (net3, 3)):
+        rs = pr.enumerate_regions(net, pr.Box.cube(d))
+        cx = pr.graph.complex_of(rs)
+        assert cx.stats["n_unmatched"] == 0 and cx.stats["n_split"] == 0
+        both = [f for f in range(len(cx.A)) if {l[0] >= 0 for l in cx.facet_labels(f)} ==
+                {True, False}]
+        assert both  # facets carrying a domain row and a neuron
+        G = rs.adjacency()
+        assert G.graph["stats"]["n_one_sided"] == 0
+        assert {tuple(sorted(e)) for e in G.edges()} == brute_adjacency(rs)
+        if d == 2:
+            V, E, F, mult = euler_counts(rs)
+            assert V - E + F == 1
 
 
 def test_deeper_neuron_constant_at_breakpoint():

@@ -1381,6 +1381,8 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
         # neighbours
         q = np.empty(nn, np.uint8)
         for f in range(f0, nf):
+            if _on_domain(labs, lptr[f], lptr[f + 1]):
+                continue  # nothing across a domain face, whatever neurons lie on it too
             if not _flip_code(code, labs, lptr[f], lptr[f + 1], dims_off, q):
                 continue
             nb_i = find_code(codes, q)
@@ -1391,6 +1393,15 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
         ptr[ri + 1] = nf
     return (ptr, fa[:nf].copy(), fb[:nf].copy(), fc[:nf].copy(), fr[:nf].copy(),
             nbr[:nf].copy(), lptr[:nf + 1].copy(), labs[:nl].copy())
+
+
+@njit(cache=True)
+def _on_domain(labs, s0, s1):
+    """True when one of the labels ``labs[s0:s1]`` of a facet is a domain row."""
+    for s in range(s0, s1):
+        if labs[s, 0] < 0:
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -1417,11 +1428,9 @@ def verify_neighbours(ptr_of, ptr, fa, fb, fc, fr, nbr, lptr, labs, codes, dims,
         blk = ptr_of[P]
         for f in range(ptr[blk], ptr[blk + 1]):
             Q = nbr[f]
-            interior = False
-            for s in range(lptr[f], lptr[f + 1]):
-                if labs[s, 0] >= 0:
-                    interior = True
-            if not interior:
+            # on a domain face (alone or with neurons whose hyperplane is that face's):
+            # the other side is outside the domain
+            if _on_domain(labs, lptr[f], lptr[f + 1]):
                 status[pos] = NB_DOMAIN
                 pos += 1
                 continue
