@@ -395,6 +395,8 @@ def complex_of(rs):
     n = len(codes)
     t = _tols(rs)
     (ptr, fa, fb, fc, fr, nbr, lptr, labs), kst, n_redo = _facet_blocks(rs, ctx)
+    # the planar enumeration's polygons (48 bytes a vertex) served only this
+    rs._cache.pop("planar_polygons", None)
     status = verify_neighbours(np.arange(n, dtype=np.int64), ptr, fa, fb, fc, fr, nbr, lptr,
                                labs, codes, flat.dims, np.arange(n, dtype=np.int64), t["tol"],
                                t["dup_tol"], t["piv_tol"], t["opt_tol"], t["max_iter"])
