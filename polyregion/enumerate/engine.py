@@ -358,8 +358,10 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
 
 
 #: The planar path keeps each region's polygon (:func:`enumerate_regions` in memory, for
-#: the region graph) while they hold at most this many vertices in all (48 bytes each).
-MAX_POLYGON_VERTICES = 1 << 22
+#: the region graph) while they hold at most this many vertices in all (48 bytes each:
+#: 48 MB, about 200,000 regions of 5 vertices); beyond, the graph takes the trie walk,
+#: so a large enumeration whose graph is never built does not carry them.
+MAX_POLYGON_VERTICES = 1 << 20
 
 
 def _run_kernel(method, prep, A0, b0, tol, max_regions=None, polygons=None):
