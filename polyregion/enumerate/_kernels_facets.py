@@ -1381,8 +1381,6 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
         # neighbours
         q = np.empty(nn, np.uint8)
         for f in range(f0, nf):
-            if _on_domain(labs, lptr[f], lptr[f + 1]):
-                continue  # nothing across a domain face, whatever neurons lie on it too
             if not _flip_code(code, labs, lptr[f], lptr[f + 1], dims_off, q):
                 continue
             nb_i = find_code(codes, q)
@@ -1756,18 +1754,16 @@ def _map_norms_k(Gt, k):
 @njit(cache=True)
 def _flip_code(code, labs, s0, s1, dims_off, q):
     """``q``: ``code`` with the neurons of labels ``labs[s0:s1]`` moved to the piece
-    across their breakpoint; False when no label is a neuron (a domain facet)."""
+    across their breakpoint; False for a facet on a domain face (:func:`_on_domain`),
+    which has nothing across even when neurons lie on it too."""
+    if _on_domain(labs, s0, s1):
+        return False
     q[:] = code
-    interior = False
     for s in range(s0, s1):
-        l = labs[s, 0]
-        if l < 0:
-            continue
-        interior = True
-        idx = dims_off[l] + labs[s, 1]
+        idx = dims_off[labs[s, 0]] + labs[s, 1]
         qq = labs[s, 2]
         q[idx] = qq if code[idx] == qq + 1 else qq + 1
-    return interior
+    return True
 
 
 @njit(cache=True)
