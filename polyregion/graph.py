@@ -318,29 +318,26 @@ def _walk_applies(rs):
 
 def _facet_blocks(rs, ctx):
     """Facet blocks ``(ptr, fa, fb, fc, fr, nbr, lptr, labs)`` of all regions (sorted
-    code order, unit coordinates) and the kernel counters: by the trie walk on bounded
-    2-D/3-D domains (regions it cannot decide recomputed by :func:`_run_facets`), else by
+    code order, unit coordinates) and the kernel counters: on bounded 2-D/3-D domains
+    from the planar enumeration's polygons when the RegionSet kept them, else by the trie
+    walk (regions either cannot decide recomputed by :func:`_run_facets`); else by
     :func:`_run_facets`."""
     from .enumerate._kernels_facets import N_FACET_STATS, polygon_facets, walk_facets
 
     flat, codes = ctx["flat"], ctx["codes"]
     n = len(codes)
-    polygons = rs._cache.get("planar_polygons")
-    if (polygons is not None and ctx["order"] is None and len(polygons["doubt"]) == n
-            and polygons["dup_tol"] == _tols(rs)["dup_tol"] and _walk_applies(rs) and n
-            and codes.shape[1]):
-        # the planar enumeration's polygons are the cells the walk would cut
-        t = _tols(rs)
-        stats = np.zeros(N_FACET_STATS, np.int64)
-        Z = _zobrist(codes.shape[1], int(flat.n_bp.max()) + 1)
-        _, status, *blocks = polygon_facets(*flat.net_args, len(flat.b0), polygons["polys"],
-                                            polygons["pptr"], polygons["doubt"], codes, Z,
-                                            t["tol"], t["zero_tol"], t["on_tol"], stats)
-        return _with_redo(rs, ctx, blocks, status, stats)
     if _walk_applies(rs) and n and codes.shape[1]:
         t = _tols(rs)
         stats = np.zeros(N_FACET_STATS, np.int64)
         Z = _zobrist(codes.shape[1], int(flat.n_bp.max()) + 1)
+        polygons = rs._cache.get("planar_polygons")
+        if (polygons is not None and ctx["order"] is None and len(polygons["doubt"]) == n
+                and polygons["dup_tol"] == t["dup_tol"]):
+            # the planar enumeration's polygons are the cells the walk would cut
+            _, status, *blocks = polygon_facets(
+                *flat.net_args, len(flat.b0), polygons["polys"], polygons["pptr"],
+                polygons["doubt"], codes, Z, t["tol"], t["zero_tol"], t["on_tol"], stats)
+            return _with_redo(rs, ctx, blocks, status, stats)
         ok, status, *walk = walk_facets(*flat.net_args, flat.A0, flat.b0, codes, Z, t["tol"],
                                         t["zero_tol"], t["dup_tol"], t["on_tol"], stats)
         if ok:
