@@ -208,6 +208,8 @@ def _ort(model, X):
 
 
 def test_onnx_all_operators(tmp_path):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
     from onnx import helper
 
     rng = np.random.default_rng(0)
@@ -236,6 +238,8 @@ def test_onnx_all_operators(tmp_path):
 
 
 def test_onnx_errors(tmp_path):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
     from onnx import helper
 
     model = _onnx_model([helper.make_node("Tanh", ["x"], ["y"])], {}, 2, 2)
