@@ -147,6 +147,26 @@ def _to_float(N, k):
     return out.reshape(np.shape(N))
 
 
+def _scaled_fraction(n, k, s):
+    """``(n / 2**k) / 2**s`` as an exact Fraction (``k + s`` of either sign)."""
+    from fractions import Fraction
+
+    e = k + s
+    return Fraction(n, 1 << e) if e >= 0 else Fraction(n << -e, 1)
+
+
+def _unit_float(N, k):
+    """``(F, s)``: the dyadic array ``N / 2**k`` as ``F * 2**s`` with ``max|F|`` in
+    ``(1/2, 1]``, ``F`` rounded to float64 (no under- or overflow whatever the
+    magnitude, so a tolerance test on ``F`` is the same test at any scale)."""
+    from fractions import Fraction
+
+    bits = max((abs(int(v)).bit_length() for v in np.ravel(N).tolist()), default=0)
+    shift = bits - k  # value = (N / 2**bits) * 2**shift
+    out = np.array([float(Fraction(int(v), 1 << bits)) for v in np.ravel(N).tolist()])
+    return out.reshape(np.shape(N)), shift
+
+
 def _obj(a):
     out = np.empty(np.shape(a), dtype=object)
     out[...] = a
@@ -239,10 +259,16 @@ class _Exact:
         G, kg, M, km = self._maps(code, layer)
         if all(v == 0 for v in G[unit].tolist()):
             return True
-        Gf = _to_float(G, kg)
-        W = np.asarray(self.net.weights[layer], dtype=np.float64)
+        # The test is homogeneous in W and M (G = W M), so it is made on W, M and G
+        # rescaled exactly by powers of two to unit size: subnormal or huge weights cannot
+        # under- or overflow it into a false "cancels".
+        NW, kw = self.W[layer]
+        Wf, sw = _unit_float(NW, kw)
         # M: the previous layer's output map (first layer: the input's, e.g. a Slice's)
-        scale = constant_row_scale(Gf, W, _to_float(M, km))
+        Mf, sm = _unit_float(M, km)
+        Gf = np.array([float(_scaled_fraction(int(v), kg, sw + sm)) for v in
+                       np.ravel(G).tolist()]).reshape(G.shape)
+        scale = constant_row_scale(Gf, Wf, Mf)
         return bool(np.linalg.norm(Gf[unit]) <= AMBIGUITY * scale)
 
 

@@ -47,16 +47,17 @@ layer, each with O(m k) rows and small point/vertex pools; results are O(regions
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
 from ._kernels_const import deeper_layer_scales, layer_margin, layer_norms
-from ._kernels_lp import (LP_OPTIMAL, LP_STOPPED, VX_OPTIMAL, cheb_lp, cold_basis,
+from ._highs import TICK_EVERY, tick
+from ._kernels_lp import (LP_OPTIMAL, VX_OPTIMAL, cheb_solve, cold_basis,
                           vertex_from_point, vertex_max)
 
 # stats layout (returned to the driver)
 ST_LPS = 0  # LPs solved: Chebyshev LPs plus vertex LPs (ST_VLPS)
-ST_RETRIES = 1  # cold restarts after an inconsistent warm-started answer
-ST_FAILED = 2  # LPs that failed (iteration cap / numerical trouble)
+ST_RETRIES = 1  # cold restarts after a failed or inconsistent warm-started answer
+ST_FAILED = 2  # LPs the simplex failed twice (warm, cold): re-solved by HiGHS
 ST_BOX = 3  # decisions made by the outer box (no LP)
 ST_POOL = 4  # splits proved by two pool points (no LP)
 ST_ENTRY_LPS = 5  # LPs spent on layer-entry candidate pruning
@@ -172,14 +173,9 @@ def _side(A, b, m, basis, a_new, b_new, tol, piv_tol, opt_tol, max_iter, stats):
     """Chebyshev LP for the cell plus one row. Returns (nonempty, x, r, basis)."""
     A2, b2 = _append_row(A, b, m, a_new, b_new)
     stats[ST_LPS] += 1
-    st, obj, rp, x, bas = cheb_lp(A2, b2, m + 1, basis, tol, piv_tol, opt_tol, max_iter)
-    if st == LP_OPTIMAL and not (rp > tol) and obj > tol:
-        # inconsistent primal/dual answers: retry from the cold basis
-        stats[ST_RETRIES] += 1
-        st, obj, rp, x, bas = cheb_lp(A2, b2, m + 1, cold_basis(A.shape[1]), tol, piv_tol,
-                                      opt_tol, max_iter)
-    if st != LP_OPTIMAL and st != LP_STOPPED:
-        stats[ST_FAILED] += 1  # failed solve: counted, side treated by its primal certificate
+    # failed or inconsistent solves are retried cold, then by HiGHS (ST_RETRIES, ST_FAILED)
+    st, obj, rp, x, bas = cheb_solve(A2, b2, m + 1, basis, tol, piv_tol, opt_tol, max_iter,
+                                     stats[ST_RETRIES:ST_FAILED + 1])
     nonempty = st == LP_OPTIMAL and rp > tol
     if not nonempty:
         stats[ST_EMPTY] += 1
@@ -525,8 +521,8 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
 
     # root cell
     m0 = A0.shape[0]
-    st, obj, rp, x, basis = cheb_lp(A0, b0, m0, cold_basis(k), -np.inf, piv_tol, opt_tol,
-                                    max_iter)
+    st, obj, rp, x, basis = cheb_solve(A0, b0, m0, cold_basis(k), -np.inf, piv_tol, opt_tol,
+                                       max_iter, stats[ST_RETRIES:ST_FAILED + 1])
     stats[ST_LPS] += 1
     complete = True
     if n_hidden == 0:
@@ -555,7 +551,12 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
         max_iter, stats)
     stack = [(A0c, b0c, basis, code0, P0, R0, VX0, VB0, lo, hi, G0, g0, CA, Cb, Ci, Cq, 0,
               0)]
+    n_pop = 0
     while len(stack) > 0:
+        n_pop += 1
+        if n_pop % TICK_EVERY == 0:  # let Python deliver a pending Ctrl-C
+            with objmode():
+                tick()
         A, b, basis, code, P, R, VX, VB, lo, hi, G, g, CA, Cb, Ci, Cq, l, h = stack.pop()
         while True:
             if h == CA.shape[0]:

@@ -36,10 +36,11 @@ facets. Regions the walk cannot decide with a ``dup_tol`` margin are left to
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
 from ._kernels_engine import _box_max, _tighten
-from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_lp, cold_basis
+from ._highs import TICK_EVERY, tick
+from ._kernels_lp import LP_OPTIMAL, _try_invert, cheb_solve, cold_basis
 from ._kernels_const import deeper_layer_scales, layer_margin, layer_norms, term_row_scale
 from ._kernels_planar import _clip, inradius, transposed_weights
 
@@ -492,8 +493,8 @@ def cheb_in_plane(A, b, rows, n_rows, a, beta, tol, piv_tol, opt_tol, max_iter):
             AH[mH, t] = tmp[t] / nu
         bH[mH] = rhs / nu
         mH += 1
-    st, obj, rp, y, bas = cheb_lp(AH, bH, mH, cold_basis(k - 1), tol, piv_tol, opt_tol,
-                                  max_iter)
+    st, obj, rp, y, bas = cheb_solve(AH, bH, mH, cold_basis(k - 1), tol, piv_tol, opt_tol,
+                                     max_iter, np.zeros(2, np.int64))
     if st != LP_OPTIMAL:
         return min(obj, tol), x0
     _from_plane(v, p, vv, y, x0, centre)
@@ -1856,7 +1857,12 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     winf, _ = layer_norms(W_flat, W_off, b_flat, b_off, dims)
     stack = [(P, V, nv, fv, fs, frow, nfc, Gt0, zero_tol * _map_norms_k(Gt0, k)[1], 0, 0,
               0, n)]
+    n_pop = 0
     while len(stack) > 0:
+        n_pop += 1
+        if n_pop % TICK_EVERY == 0:  # let Python deliver a pending Ctrl-C
+            with objmode():
+                tick()
         # zthr: rows of the layer map Gt with norm <= zthr are constant (_kernels_const)
         P, V, nv, fv, fs, frow, nfc, Gt, zthr, l, j, lo, hi = stack.pop()
         stats[5] += 1

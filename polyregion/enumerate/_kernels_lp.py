@@ -35,7 +35,9 @@ to find a vertex beyond it. Both kernels are cross-checked against HiGHS in
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
+
+from ._highs import cheb_highs
 
 LP_OPTIMAL = 0
 LP_STOPPED = 1  # dual objective fell to stop_below: r* <= stop_below
@@ -289,6 +291,42 @@ def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
             if s < r_primal:
                 r_primal = s
     return status, obj, r_primal, x, basis
+
+
+@njit(cache=True)
+def _doubtful(st, obj, rp, stop_below):
+    """A failed solve, or an optimum whose primal ball is thin while the dual says not."""
+    return st == LP_FAILED or (st == LP_OPTIMAL and not (rp > stop_below)
+                               and obj > stop_below)
+
+
+@njit(cache=True)
+def cheb_solve(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter, counts):
+    """:func:`cheb_lp` with its fallbacks: the engine's one way to solve a Chebyshev LP.
+
+    A failed or inconsistent warm-started solve is retried from the cold basis
+    (``counts[0] += 1``); if that is doubtful too, the LP goes to HiGHS
+    (:func:`._highs.cheb_highs`, ``counts[1] += 1``), which answers with a verified
+    ball or raises :class:`~polyregion.errors.SolverError`. So the status returned is
+    ``LP_OPTIMAL`` or ``LP_STOPPED``, never ``LP_FAILED``, and no failure is ever read
+    as an empty side. Same returns as :func:`cheb_lp`.
+    """
+    st, obj, rp, x, bas = cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter)
+    if _doubtful(st, obj, rp, stop_below):
+        counts[0] += 1
+        k = A.shape[1]
+        st, obj, rp, x, bas = cheb_lp(A, b, m, cold_basis(k), stop_below, piv_tol, opt_tol,
+                                      max_iter)
+        if _doubtful(st, obj, rp, stop_below):
+            counts[1] += 1
+            with objmode(rh="float64", xh="float64[::1]"):
+                rh, xh = cheb_highs(A, b, m)
+            st = LP_OPTIMAL
+            obj = rh
+            rp = rh
+            x = xh
+            bas = cold_basis(k)
+    return st, obj, rp, x, bas
 
 
 # ---------------------------------------------------------------------------------------

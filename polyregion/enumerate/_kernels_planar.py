@@ -35,8 +35,9 @@ O(vertices); per layer change: O(n_l * n_{l+1}) for the cell's pre-activation ma
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
+from ._highs import TICK_EVERY, tick
 from ._kernels_const import deeper_layer_scales, layer_margin, layer_norms
 
 
@@ -424,7 +425,12 @@ def _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A
               layer_margin(Gt0[2], gmax0, 0.0, 0.0, zero_tol), 0, 0, dbt0)]
     sbuf = np.empty(64)
     mn2 = np.empty(max(1, dims[1:].max()))  # squared row norms of a layer's output map
+    n_pop = 0
     while len(stack) > 0:
+        n_pop += 1
+        if n_pop % TICK_EVERY == 0:  # let Python deliver a pending Ctrl-C
+            with objmode():
+                tick()
         # zthr: rows of norm <= zthr are constant, at their piece with margin cmarg
         P, px, py, r, code, Gt, zthr, cmarg, l, h, dbt = stack.pop()
         cx, cy, hx, hy = _bbox(P)

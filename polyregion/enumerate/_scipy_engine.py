@@ -6,32 +6,18 @@ LP); it is the baseline of the benchmarks and a cross-check in the tests.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linprog
-
 from ..network import constant_row_scale
-
-
-# HiGHS' default feasibility tolerances (1e-7) would hide genuine cells whose Chebyshev
-# radius is below ~1e-7; its tightest settings keep the reference path exact down to the
-# engine's default feasibility tolerance's range (docs/tolerances.md).
-HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+from ._highs import HIGHS_OPTIONS, cheb_highs  # noqa: F401  (re-exported for callers)
 
 
 def cheb_scipy(A, b):
-    """Chebyshev radius (capped at 1) and centre of {A x <= b} with unit rows A."""
-    m, k = A.shape
-    c = np.zeros(k + 1)
-    c[-1] = -1.0
-    if m == 0:
-        return 1.0, np.zeros(k)
-    res = linprog(c, A_ub=np.hstack([A, np.ones((m, 1))]), b_ub=b,
-                  bounds=[(None, None)] * k + [(None, 1.0)], method="highs",
-                  options=HIGHS_OPTIONS)
-    if res.status != 0:
-        return -np.inf, np.zeros(k)
-    x = res.x[:k]
-    r = min(1.0, float(np.min(b - A @ x)))
-    return r, x
+    """Chebyshev radius (capped at 1) and centre of {A x <= b} with unit rows A.
+
+    HiGHS' dual simplex, then its interior-point method (:func:`._highs.cheb_highs`);
+    raises :class:`~polyregion.errors.SolverError` when neither solves the LP: a failed
+    solve is never read as an empty cell.
+    """
+    return cheb_highs(A, b, A.shape[0])
 
 
 def enumerate_scipy(prep, tol, max_regions=None):

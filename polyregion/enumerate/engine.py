@@ -63,9 +63,9 @@ class Prepared:
         bs = [b.copy() for b in folded.biases]
         bs[0] = bs[0] + Ws[0] @ center
         Ws[0] = Ws[0] * scale
-        factors = [1.0] * (len(Ws) - 1)
-        if normalise:  # exact power-of-two rescaling; outputs are then scaled too
-            factors = _normalise_layers(Ws, bs, folded.activations)
+        exps = [0] * (len(Ws) - 1)
+        if normalise:  # exact power-of-two rescaling of the hidden layers
+            exps = _normalise_layers(Ws, bs, folded.activations)
         self.Ws, self.bs = Ws, bs
         self.dims = np.array([domain.dim] + [W.shape[0] for W in Ws], np.int64)
         acts = folded.activations
@@ -80,9 +80,9 @@ class Prepared:
             self.bps[l, :nb] = a.breakpoints
             self.slopes[l, :nb + 1] = a.slopes
             self.intercepts[l, :nb + 1] = a.intercepts
-        for l, f in enumerate(factors):  # layer l's pre-activation is f times the true one
-            self.bps[l] *= f
-            self.intercepts[l] *= f
+        for l, e in enumerate(exps):  # layer l's pre-activation is 2**e times the true one
+            self.bps[l] = np.ldexp(self.bps[l], e)
+            self.intercepts[l] = np.ldexp(self.intercepts[l], e)
         self.W_flat = np.concatenate([W.ravel() for W in Ws])
         self.W_off = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
         self.b_flat = np.concatenate(bs)
@@ -98,30 +98,55 @@ def _normalise_layers(Ws, bs, acts):
     Multiplying hidden layer ``l``'s pre-activation ``u`` by ``f > 0`` leaves its
     hyperplanes and codes unchanged when its breakpoints are multiplied by ``f`` too; with
     the intercepts also multiplied by ``f`` its output is ``f`` times the true one, which
-    the next layer absorbs by multiplying its bias by ``f`` (this holds for every
+    the next layer absorbs by dividing its weights by ``f`` (this holds for every
     activation; for relu, leaky_relu and abs, whose breakpoints and intercepts are 0, only
-    the weights change). With ``f`` a power of two the rescaling is exact in floating
-    point, so the kernels see the same hyperplanes; it only keeps the row norms of deep
-    products out of the range where their squares under- or overflow (weights of 1e-100
-    or 1e+100 would otherwise turn every hyperplane into a "zero row" or ``inf``).
+    the weights change). With ``f = 2**e`` applied by ``np.ldexp`` the rescaling is exact
+    in floating point (up to entries that fall below the normal range, far below the
+    rounding of the row sums they enter), so the kernels see the same hyperplanes; it keeps
+    the row norms of deep products out of the range where their squares under- or
+    overflow (weights of 1e-300, subnormal ones, or 1e+300 would otherwise turn every
+    hyperplane into a "zero row" or ``inf``). ``f`` is chosen from the layer's largest
+    entry *after* the previous layer's factor is divided out, and only exponents are
+    multiplied, so no factor itself over- or underflows.
 
-    Returns the factor ``f`` of each hidden layer: the caller multiplies that layer's
-    breakpoints and intercepts by it.
+    Returns the exponent ``e`` of each hidden layer's factor ``f = 2**e``: the caller
+    multiplies that layer's breakpoints and intercepts by it (``np.ldexp``).
+
+    Raises
+    ------
+    InvalidNetworkError
+        When a rescaled entry (a weight, bias, breakpoint or intercept) is not finite:
+        the layer's magnitudes span more than float64 holds, and no exact equivalent net
+        exists for the kernels.
     """
-    factors = []
-    carry = 1.0  # the kernel's input to layer l is ``carry`` times the true one
+    from ..errors import InvalidNetworkError
+
+    exps = []
+    prev = 0  # the kernel's input to layer l is 2**prev times the true one
     for l in range(len(Ws) - 1):
-        bs[l] = bs[l] * carry
-        m = max(float(np.max(np.abs(Ws[l]), initial=0.0)),
+        Wl = np.ldexp(Ws[l], -prev)  # absorbs the previous layer's factor
+        m = max(float(np.max(np.abs(Wl), initial=0.0)),
                 float(np.max(np.abs(bs[l]), initial=0.0)))
-        if m > 0.0 and np.isfinite(m):
-            c = float(np.ldexp(1.0, -int(np.frexp(m)[1])))
-            Ws[l] = Ws[l] * c
-            bs[l] = bs[l] * c
-            carry *= c
-        factors.append(carry)
-    bs[-1] = bs[-1] * carry  # the output layer is scaled too (not used for regions)
-    return factors
+        e = -int(np.frexp(m)[1]) if (m > 0.0 and np.isfinite(m)) else 0
+        Ws[l] = np.ldexp(Wl, e)
+        bs[l] = np.ldexp(bs[l], e)
+        act = acts[l]
+        bad = not (np.all(np.isfinite(Ws[l])) and np.all(np.isfinite(bs[l])))
+        for name in ("breakpoints", "intercepts"):
+            vals = np.asarray(getattr(act, name, ()), dtype=np.float64)
+            with np.errstate(over="ignore"):
+                bad = bad or not np.all(np.isfinite(np.ldexp(vals, e)))
+        if bad:
+            raise InvalidNetworkError(
+                f"Layer {l}'s weights, biases and activation breakpoints span more than "
+                f"float64 can hold once the layers before it are rescaled (largest entry "
+                f"{m:.3g} in units of the previous layer's scale): the network has no "
+                f"exact float64 equivalent for the enumeration. Rescale its layers "
+                f"(positive homogeneity keeps the partition of relu-type layers).")
+        exps.append(e)
+        prev = e
+    Ws[-1] = np.ldexp(Ws[-1], -prev)  # the output layer is scaled back (not used for regions)
+    return exps
 
 
 def _kernel_extra(st):
@@ -314,9 +339,11 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
                              max_seconds=max_seconds, max_memory=max_memory,
                              checkpoint=checkpoint, resume=resume, batch_size=batch_size)
     prep = Prepared(net, domain)
-    unit_mode = (executor is not None or max_seconds is not None or max_memory is not None
-                 or checkpoint is not None or resume is not None or callable(progress)
-                 or out is not None)
+    # a budget runs in work units (in this process when executor is None): a budget's
+    # partial result then holds the units still to do, and resume= finishes the job
+    unit_mode = (executor is not None or max_regions is not None or max_seconds is not None
+                 or max_memory is not None or checkpoint is not None or resume is not None
+                 or callable(progress) or out is not None)
     if out is not None and len(prep.Ws) < 2:
         raise InvalidInputError("`out` needs a network with at least one hidden layer.")
     if unit_mode and len(prep.Ws) >= 2:
@@ -357,6 +384,15 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     return rs
 
 
+def kernel_cap(max_regions):
+    """The kernels' region cap (an int64; 0 = none): one more than ``max_regions`` so a
+    hit is detected, clamped to 2**62 (no enumeration gets there; a Python int beyond
+    int64 would not type in Numba)."""
+    if not max_regions:
+        return 0
+    return int(min(int(max_regions), 2 ** 62)) + 1
+
+
 #: The planar path keeps each region's polygon (:func:`enumerate_regions` in memory, for
 #: the region graph) while they hold at most this many vertices in all (48 bytes each:
 #: 48 MB, about 200,000 regions of 5 vertices); beyond, the graph takes the trie walk,
@@ -372,15 +408,17 @@ def _run_kernel(method, prep, A0, b0, tol, max_regions=None, polygons=None):
     ``polygons``, the planar kernel also fills it with the regions' polygons (keys
     ``polys``, ``pptr``, ``doubt``, ``dup_tol``; left empty when there are too many).
     """
+    from ._highs import call_kernel
+
     extra = {}
     if method == "lp":
         from ._kernels_engine import enumerate_lp
 
-        codes, pts, radii, st, complete = enumerate_lp(
-            prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
+        codes, pts, radii, st, complete = call_kernel(
+            enumerate_lp, prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
             prep.bps, prep.slopes, prep.intercepts, A0, b0,
             tol.feasibility, tol.zero_row, tol.pivot, tol.pivot * 1e-2,
-            tol.max_simplex_iter, int(max_regions or 0) + (1 if max_regions else 0))
+            tol.max_simplex_iter, kernel_cap(max_regions))
         n_lps, n_retries, n_failed = (int(v) for v in st[:3])
         extra = _kernel_extra(st)
     elif method == "planar":
@@ -388,15 +426,15 @@ def _run_kernel(method, prep, A0, b0, tol, max_regions=None, polygons=None):
 
         args = (prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
                 prep.bps, prep.slopes, prep.intercepts, A0, b0, tol.feasibility,
-                tol.zero_row, int(max_regions or 0) + (1 if max_regions else 0))
+                tol.zero_row, kernel_cap(max_regions))
         if polygons is None:
-            codes, pts, radii, st, complete = enumerate_planar(*args)
+            codes, pts, radii, st, complete = call_kernel(enumerate_planar, *args)
         else:
             from ..graph import DUPLICATE
 
             dup_tol = DUPLICATE * tol.feasibility
             codes, pts, radii, st, complete, kept, polys, pptr, doubt = \
-                enumerate_planar_polygons(*args, dup_tol, MAX_POLYGON_VERTICES)
+                call_kernel(enumerate_planar_polygons, *args, dup_tol, MAX_POLYGON_VERTICES)
             if kept:
                 polygons.update(polys=polys, pptr=pptr, doubt=doubt, dup_tol=dup_tol)
         n_lps, n_retries, n_failed = int(st[0]), 0, 0
