@@ -113,6 +113,50 @@ def _show_progress(args):
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
+COMPILE_NOTE = "polyregion: compiling kernels on first use (about a minute; cached afterwards)"
+
+
+def _kernels_cold(method, dom):
+    """True when the Numba cache holds no up-to-date compiled entry kernel for ``method``
+    on ``dom`` (the planar kernel for a bounded 2-D domain, else the LP kernel); False
+    when it does, for the scipy method, or when the cache cannot be inspected."""
+    try:
+        from .enumerate.engine import _pick_method
+
+        method = _pick_method(method, dom)
+        if method == "planar":
+            from .enumerate._kernels_planar import enumerate_planar as kernel
+        elif method == "lp":
+            from .enumerate._kernels_engine import enumerate_lp as kernel
+        else:
+            return False
+        # numba's index of the kernel's cache: empty when missing or stale (source changed)
+        return not kernel._cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - a note, never a failure
+        return False
+
+
+def _note_compile(args, method, dom):
+    """One line on stderr before a run that will compile the kernels (unless --quiet)."""
+    if not getattr(args, "quiet", False) and _kernels_cold(method, dom):
+        print(COMPILE_NOTE, file=sys.stderr, flush=True)
+
+
+def _out_path(path, suffix=None):
+    """The file an ``--out`` option will write (``suffix`` appended as numpy does), checked
+    before any work: its directory must exist and be writable."""
+    if suffix and not str(path).endswith(suffix):
+        path = str(path) + suffix
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise _UsageError(f"--out {path!r}: the directory {parent!r} does not exist.")
+    if not os.access(parent, os.W_OK):
+        raise _UsageError(f"--out {path!r}: the directory {parent!r} is not writable.")
+    if os.path.isdir(path):
+        raise _UsageError(f"--out {path!r} is a directory; give a file name.")
+    return path
+
+
 def _domain_json(dom):
     from .domain import Box, Slice
 
@@ -162,7 +206,10 @@ def _enumerate(args, net, dom):
     from .enumerate import enumerate_regions
 
     kw = {}
-    if getattr(args, "max_regions", None):
+    if getattr(args, "max_regions", None) is not None:
+        if args.max_regions < 1:
+            raise _UsageError(f"--max-regions must be a positive integer; got "
+                              f"{args.max_regions}.")
         kw["max_regions"] = args.max_regions
     for name in ("max_seconds", "checkpoint", "resume"):
         if getattr(args, name, None) is not None:
@@ -173,6 +220,7 @@ def _enumerate(args, net, dom):
     progress = _show_progress(args)
     if progress and "executor" not in kw:
         kw["executor"] = "serial"  # work units: a live progress bar
+    _note_compile(args, args.method, dom)
     try:
         return enumerate_regions(net, dom, method=args.method, progress=progress, **kw)
     except KeyboardInterrupt:
@@ -185,14 +233,15 @@ def _enumerate(args, net, dom):
 
 # ---------------------------------------------------------------------- commands
 def _cmd_enumerate(args):
+    out = _out_path(args.out, ".npz") if args.out else None  # np.savez appends .npz
     net = _load_net(args.net)
     dom = _domain(args, net)
     rs = _enumerate(args, net, dom)
-    if args.out:
-        rs.save(args.out)
-    _emit(args, _summary(rs, "enumerate", out=args.out),
+    if out:
+        rs.save(out)
+    _emit(args, _summary(rs, "enumerate", out=out),
           f"{len(rs)} regions ({rs.stats.method}, {rs.stats.seconds:.3g} s)"
-          + (f"; saved to {args.out}" if args.out else ""))
+          + (f"; saved to {out}" if out else ""))
     return EXIT_OK
 
 
@@ -228,11 +277,12 @@ def _cmd_estimate(args):
 
 
 def _cmd_plot(args):
-    from .io.formats import read_npz
+    from .io.formats import npz_names
     from .plot import save_partition
     from .regions import RegionSet
 
-    if str(args.net).endswith(".npz") and "codes" in read_npz(args.net):
+    _out_path(args.out)
+    if str(args.net).endswith(".npz") and "codes" in npz_names(args.net):
         rs = RegionSet.load(args.net)
         if args.box or args.slice:
             raise _UsageError("--box/--slice do not apply to a RegionSet file.")
@@ -298,9 +348,13 @@ def _cmd_demo(args):
     widths = tuple(int(w) for w in _floats(args.widths, "--widths"))
     if not widths or min(widths) < 1:
         raise _UsageError(f"--widths must be positive integers; got {args.widths!r}.")
+    _out_path(args.out)
+    if args.save_net:
+        _out_path(args.save_net, ".npz")
     net = demo_network(args.seed, widths)
     if args.save_net:
         net.save(args.save_net)
+    _note_compile(args, "auto", Box.cube(2))
     rs = enumerate_regions(net, Box.cube(2), progress=_show_progress(args))
     t0 = time.perf_counter()
     save_partition(rs, args.out, color_by="layer", decision_boundary=True,
@@ -336,7 +390,8 @@ def _parser():
                        help="relative margin of --slice around its points (default 0.2)")
         q.add_argument("--method", default="auto", help="engine method (see enumerate_regions; default auto)")
         q.add_argument("--max-regions", type=int, default=None,
-                       help="stop with an error after this many regions")
+                       help="stop with an error after this many regions (>= 1; default: "
+                            "no limit)")
         q.add_argument("--executor", default=None,
                        help="'serial', 'processes' or a number of local processes "
                             "(work units; default: one serial run)")
@@ -351,7 +406,8 @@ def _parser():
 
     q = sub.add_parser("enumerate", help="enumerate the linear regions")
     common(q)
-    q.add_argument("--out", metavar="FILE", help="save the RegionSet (.npz)")
+    q.add_argument("--out", metavar="FILE",
+                   help="save the RegionSet (.npz; the suffix is added when missing)")
     q.set_defaults(func=_cmd_enumerate)
 
     q = sub.add_parser("verify", help="enumerate, then check against random sampling")

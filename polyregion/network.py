@@ -20,6 +20,7 @@ tie, the last maximal position), so a code entry of a max layer is a window, not
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -31,6 +32,12 @@ __all__ = ["Activation", "MaxPool", "Network", "conv2d_matrix", "load", "ACTIVAT
            "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+
+NETWORK_MEMBER = re.compile(
+    r"(W|b)(0|[1-9][0-9]*)|bn(0|[1-9][0-9]*)_(gamma|beta|mean|var|eps)|activation"
+    r"|pool(0|[1-9][0-9]*)_windows")
+"""Names of the arrays of a network in the npz format (:func:`load`), without prefix;
+other members of a file are never read."""
 
 
 @dataclass(frozen=True)
@@ -851,12 +858,16 @@ def load(path) -> Network:
     array ``activation`` (one name, or one per hidden layer), optional eval-mode BN arrays
     ``bn{l}_gamma, bn{l}_beta, bn{l}_mean, bn{l}_var, bn{l}_eps``, for each max layer
     (activation name ``maxpool``) its windows ``pool{l}_windows`` (int, padded with -1),
-    and an optional ``format_version``. Pickled objects are refused.
+    and an optional ``format_version``. Layers are numbered ``0 .. L-1`` without gaps.
+    Only these arrays are read (other members are never decompressed), at most
+    :data:`polyregion.io.formats.MAX_NPZ_BYTES` in total. Pickled objects are refused.
 
     Raises
     ------
     FileFormatError
-        Missing, corrupt or truncated file, pickled content, a newer format version.
+        Missing, corrupt or truncated file, pickled content, a PyTorch file (convert it
+        with ``pr.from_torch(model).save("net.npz")``), a gap in the layer numbers,
+        arrays over the size limit, a newer format version.
 
     Examples
     --------
@@ -876,7 +887,7 @@ def load(path) -> Network:
         raise FileFormatError(f"No network file at {path!r}.")
     from .io.formats import read_npz
 
-    data = read_npz(path)
+    data = read_npz(path, names=lambda k: k == "format_version" or NETWORK_MEMBER.fullmatch(k))
     if "format_version" in data:
         v = _scalar(data["format_version"], int, path, "format_version")
         if v > FORMAT_VERSION:
@@ -889,11 +900,24 @@ def load(path) -> Network:
 
 def network_from_arrays(data, path, prefix="") -> Network:
     """The :class:`Network` stored in ``data`` (arrays of :func:`network_to_arrays`)."""
-    n = 0
-    while f"{prefix}W{n}" in data:
-        n += 1
+    layer = {k: NETWORK_MEMBER.fullmatch(k[len(prefix):]) for k in data if k.startswith(prefix)}
+    found = sorted({int(m.group(2)) for m in layer.values() if m and m.group(1) == "W"})
+    n = len(found)
     if n == 0:
         raise FileFormatError(f"{path!r} holds no layer: expected arrays W0, b0, ...")
+    if found != list(range(n)):
+        missing = min(set(range(found[-1] + 1)) - set(found))
+        raise FileFormatError(
+            f"{path!r}: layers must be numbered 0 .. L-1 without gaps; found arrays of layers "
+            f"{found}, layer {missing} (W{missing}, b{missing}) is missing.")
+    for k, m in layer.items():
+        if m and m.group(1) == "b" and int(m.group(2)) >= n:
+            raise FileFormatError(f"{path!r}: array {k[len(prefix):]} has no matching "
+                                  f"W{m.group(2)}.")
+        if m and (m.group(3) and int(m.group(3)) >= n or m.group(5) and int(m.group(5)) >= n - 1):
+            raise FileFormatError(
+                f"{path!r}: array {k[len(prefix):]} names a layer the file does not have "
+                f"(layers 0 .. {n - 1}, hidden layers 0 .. {n - 2}).")
     weights, biases, bns = [], [], []
     for l in range(n):
         if f"{prefix}b{l}" not in data:

@@ -16,12 +16,19 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .config import DEFAULT_TOLERANCES, Tolerances
+from .config import DEFAULT_TOLERANCES, RESOLUTION, Tolerances
 from .errors import FileFormatError, InvalidInputError
 
 __all__ = ["RegionSet", "RegionStats", "cell_constraints"]
 
 REGIONS_FORMAT_VERSION = 1
+
+LOAD_CHECK_SAMPLES = 256
+""":meth:`RegionSet.load` recomputes the code of the stored point of this many regions,
+chosen at random with a fixed seed (all of them in a smaller file), with the network's
+forward pass and refuses the file when one differs from the stored code."""
+
+_REGION_MEMBERS = {"format_version", "codes", "points", "radii", "stats", "tolerances"}
 
 
 @dataclass
@@ -161,8 +168,58 @@ def irredundant(A, b, tol, labels=None):
     return A[reps], b[reps], groups
 
 
-def _check_loaded(net, domain, data):
-    """The ``codes, points, radii`` arrays of a RegionSet file, checked against its net."""
+def code_limits(net):
+    """Exclusive upper bound of each code entry of ``net``: the number of pieces of its
+    activation, or the size of its window in a max layer; shape (n_neurons,), int64."""
+    parts = [np.asarray(act.sizes, np.int64) if hasattr(act, "sizes")
+             else np.full(w, act.n_pieces, np.int64)
+             for act, w in zip(net.activations, net.widths)]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def check_codes(codes, net, name="codes"):
+    """``codes`` as a C-contiguous uint8 array of shape (n, net.n_neurons), or
+    InvalidInputError: integer (or bool) dtype, each entry a piece index of its neuron
+    (``0 <= v <`` :func:`code_limits`). Nothing is cast before it is checked."""
+    try:
+        arr = np.asarray(codes)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"`{name}` must be an integer array: {exc}") from None
+    n_neur = net.n_neurons
+    if arr.ndim != 2 or arr.shape[1] != n_neur:
+        raise InvalidInputError(
+            f"`{name}` must have shape (n, {n_neur}) (one piece index per hidden neuron); "
+            f"got {arr.shape}.")
+    if arr.size == 0:
+        return np.zeros(arr.shape, np.uint8)
+    if arr.dtype.kind not in "iub":
+        raise InvalidInputError(
+            f"`{name}` must hold integer piece indices (integer dtype); got dtype {arr.dtype}"
+            + (f" with values such as {arr.ravel()[:3].tolist()}." if arr.dtype.kind in "fc"
+               else "."))
+    bad = (arr < 0) | (arr >= code_limits(net))
+    if np.any(bad):
+        r, c = (int(v[0]) for v in np.nonzero(bad))
+        raise InvalidInputError(
+            f"`{name}` entries must be piece indices: entry [{r}, {c}] = {arr[r, c]} is not in "
+            f"[0, {int(code_limits(net)[c])}) ({int(bad.sum())} such entries).")
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def _code_index(codes):
+    """``(keys, order)``: the rows of uint8 ``codes`` as sorted byte strings and the row
+    each comes from (the index of :meth:`RegionSet.index_of_codes`)."""
+    own = np.ascontiguousarray(codes)
+    n_neur = own.shape[1]
+    keys = own.view(np.dtype((np.void, n_neur))).ravel() if n_neur else \
+        np.zeros(len(own), dtype="V1")
+    order = np.argsort(keys, kind="stable")
+    return keys[order], order
+
+
+def _check_loaded(net, domain, data, tolerances, path):
+    """The ``codes, points, radii`` arrays of a RegionSet file, checked against its net and
+    domain, and the code index; FileFormatError on the first disagreement."""
     codes, points, radii = data["codes"], data["points"], data["radii"]
     n = codes.shape[0] if codes.ndim == 2 else -1
     if codes.ndim != 2 or codes.dtype.kind not in "iu" or codes.shape[1] != net.n_neurons:
@@ -174,9 +231,11 @@ def _check_loaded(net, domain, data):
         raise FileFormatError(
             f"`points` must be a finite float array of shape ({n}, {domain.dim}); got dtype "
             f"{points.dtype}, shape {points.shape}.")
-    if radii.shape != (n,) or radii.dtype.kind != "f" or np.any(~(radii >= 0)):
+    if radii.shape != (n,) or radii.dtype.kind != "f" or np.any(~(radii > 0)) \
+            or not np.all(np.isfinite(radii)):
         raise FileFormatError(
-            f"`radii` must be a float array of shape ({n},) with values >= 0.")
+            f"`radii` must be a float array of shape ({n},) with finite values > 0; got "
+            f"dtype {radii.dtype}, shape {radii.shape}.")
     off = 0
     for l, act in enumerate(net.activations):
         w = net.widths[l]
@@ -185,7 +244,40 @@ def _check_loaded(net, domain, data):
             raise FileFormatError(
                 f"`codes` of layer {l} must be piece indices in [0, {act.n_pieces}).")
         off += w
-    return codes.astype(np.uint8), points.astype(np.float64), radii.astype(np.float64)
+    codes = codes.astype(np.uint8)
+    points = points.astype(np.float64)
+    radii = radii.astype(np.float64)
+    index = _code_index(codes)
+    keys, order = index
+    same = np.flatnonzero(keys[1:] == keys[:-1])
+    if len(same):
+        i, j = sorted((int(order[same[0]]), int(order[same[0] + 1])))
+        raise FileFormatError(
+            f"{path!r}: `codes` must hold each region once; regions {i} and {j} have the same "
+            f"code ({len(same)} duplicate rows).")
+    A, b = domain.halfspaces()
+    if n and A.shape[0]:
+        slack = tolerances.feasibility * domain.scale \
+            + RESOLUTION * (float(np.max(np.abs(b))) + domain.scale)
+        out = np.max(points @ A.T - b, axis=1)
+        if np.any(out > slack):
+            i = int(np.argmax(out))
+            raise FileFormatError(
+                f"{path!r}: `points` must lie inside the domain; point {i} is outside it by "
+                f"{out[i]:.3g} (tolerance {slack:.3g}).")
+    if n:
+        pick = np.sort(np.random.default_rng(0).choice(n, min(n, LOAD_CHECK_SAMPLES),
+                                                       replace=False))
+        got = net.for_domain(domain).codes(points[pick])
+        wrong = np.flatnonzero(np.any(got != codes[pick], axis=1))
+        if len(wrong):
+            i = int(pick[wrong[0]])
+            raise FileFormatError(
+                f"{path!r}: the file's codes disagree with its points: the network's code at "
+                f"the stored point of region {i} differs from the stored code in "
+                f"{int(np.sum(got[wrong[0]] != codes[i]))} entries ({len(wrong)} of "
+                f"{len(pick)} regions checked disagree); the file is corrupt or was edited.")
+    return codes, points, radii, index
 
 
 class RegionSet:
@@ -223,9 +315,20 @@ class RegionSet:
 
     def __init__(self, net, domain, codes, points, radii, stats=None, tolerances=None,
                  sort=True):
-        codes = np.asarray(codes, dtype=np.uint8)
-        points = np.asarray(points, dtype=np.float64)
-        radii = np.asarray(radii, dtype=np.float64)
+        codes = check_codes(codes, net)
+        n = codes.shape[0]
+        try:
+            points = np.asarray(points, dtype=np.float64)
+            radii = np.asarray(radii, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"`points` and `radii` must be real arrays: {exc}") from None
+        if points.shape != (n, domain.dim):
+            raise InvalidInputError(
+                f"`points` must have shape ({n}, {domain.dim}) (one point per code, in the "
+                f"domain's {domain.dim} coordinates); got {points.shape}.")
+        if radii.shape != (n,):
+            raise InvalidInputError(
+                f"`radii` must have shape ({n},) (one radius per code); got {radii.shape}.")
         if sort and len(codes):
             order = np.lexsort(codes.T[::-1]) if codes.shape[1] else np.arange(len(codes))
             codes, points, radii = codes[order], points[order], radii[order]
@@ -326,17 +429,19 @@ class RegionSet:
 
     def index_of_codes(self, codes):
         """Index of each code (rows of ``codes``) in ``self.codes``, or -1: vectorised
-        binary search on the lexicographically sorted codes."""
-        codes = np.ascontiguousarray(codes, dtype=np.uint8)
-        n_neur = self.codes.shape[1]
-        if codes.ndim != 2 or codes.shape[1] != n_neur:
-            raise InvalidInputError(f"`codes` must have shape (n, {n_neur}); got {codes.shape}.")
+        binary search on the lexicographically sorted codes.
+
+        Raises
+        ------
+        InvalidInputError
+            ``codes`` not of shape (n, n_neurons), not of an integer dtype, or with an
+            entry that is not a piece index of its neuron (negative, or at least the
+            number of pieces of its activation / the size of its max window).
+        """
+        codes = check_codes(codes, self.net)
+        n_neur = codes.shape[1]
         if self._index is None:
-            own = np.ascontiguousarray(self.codes)
-            keys = own.view(np.dtype((np.void, max(n_neur, 1)))).ravel() if n_neur else \
-                np.zeros(len(own), dtype="V1")
-            order = np.argsort(keys, kind="stable")
-            self._index = (keys[order], order)
+            self._index = _code_index(self.codes)
         keys, order = self._index
         if len(keys) == 0:
             return np.full(len(codes), -1, np.int64)
@@ -442,15 +547,33 @@ class RegionSet:
     @classmethod
     def load(cls, path):
         """Read a RegionSet written by :meth:`save`, or open a directory written by
-        ``enumerate_regions(..., out=path)`` (a disk-backed RegionSet)."""
-        from .io.formats import domain_from_arrays, read_npz
-        from .network import network_from_arrays
+        ``enumerate_regions(..., out=path)`` (a disk-backed RegionSet).
+
+        Only the arrays of the format are read (other members of the npz are never
+        decompressed), at most :data:`polyregion.io.formats.MAX_NPZ_BYTES` in total,
+        without pickles. The file is then checked against itself: the network and the
+        domain are valid; ``codes`` has one integer entry per hidden neuron, each a piece
+        index of its neuron, and no two equal rows; ``points`` are finite, inside the
+        domain (up to ``feasibility * scale`` plus rounding) and as many as the codes;
+        ``radii`` are finite and > 0; and for :data:`LOAD_CHECK_SAMPLES` regions chosen
+        at random (fixed seed) the network's code at the stored point is the stored code.
+        These checks cost one pass over the arrays and a forward pass of 256 points.
+
+        Raises
+        ------
+        FileFormatError
+            Any of the above fails, or the file is missing, corrupt, truncated, of
+            another format version, or over the size limit.
+        """
+        from .io.formats import DOMAIN_MEMBER, domain_from_arrays, read_npz
+        from .network import NETWORK_MEMBER, network_from_arrays
 
         if os.path.isdir(path):
             from .enumerate.scale import open_region_dir
 
             return open_region_dir(path)
-        data = read_npz(path)
+        data = read_npz(path, names=lambda k: k in _REGION_MEMBERS or DOMAIN_MEMBER.fullmatch(k)
+                        or k.startswith("net_") and NETWORK_MEMBER.fullmatch(k[4:]))
         fv = np.asarray(data.get("format_version", -1))
         v = int(fv.ravel()[0]) if fv.size == 1 and fv.dtype.kind in "iu" else None
         if v is not None and v > REGIONS_FORMAT_VERSION:
@@ -472,9 +595,12 @@ class RegionSet:
             domain = domain_from_arrays(data)
             stats = RegionStats(**json.loads(str(data["stats"])))
             tol = Tolerances(**json.loads(str(data["tolerances"])))
-            codes, points, radii = _check_loaded(net, domain, data)
-            return cls(net, domain, codes, points, radii, stats=stats,
-                       tolerances=tol, sort=False)
+            codes, points, radii, index = _check_loaded(net, domain, data, tol,
+                                                        os.fspath(path))
+            rs = cls(net, domain, codes, points, radii, stats=stats, tolerances=tol,
+                     sort=False)
+            rs._index = index
+            return rs
         except FileFormatError:
             raise
         except Exception as exc:

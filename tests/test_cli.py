@@ -91,7 +91,8 @@ def test_plot_from_net_and_from_regionset(lines_net, tmp_path, capsys):
     png = tmp_path / "a.png"
     rc, out, err = _run(["plot", lines_net, "--box", "-1", "1", "--out", str(png),
                          "--decision-boundary", "--json"], capsys)
-    assert rc == 0, err and png.stat().st_size > 0
+    assert rc == 0, err
+    assert png.stat().st_size > 0
     rs_file = str(tmp_path / "rs.npz")
     assert _run(["enumerate", lines_net, "--box", "-1", "1", "--out", rs_file], capsys)[0] == 0
     png2 = tmp_path / "b.png"
@@ -146,3 +147,85 @@ def test_entry_point_subprocess_exit_codes_and_json(lines_net, tmp_path):
                           str(tmp_path / "nope.npz"), "--box", "-1", "1"],
                          capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 2 and "error" in bad.stderr and bad.stdout == ""
+
+
+def test_max_regions_zero_is_refused_like_the_api(lines_net, capsys):
+    rc, _, err = _run(["enumerate", lines_net, "--box", "-1", "1", "--max-regions", "0"], capsys)
+    assert rc == 2 and "--max-regions must be a positive integer; got 0" in err
+    rc, _, err = _run(["enumerate", lines_net, "--box", "-1", "1", "--max-regions", "-3"], capsys)
+    assert rc == 2 and "got -3" in err
+    rc, _, err = _run(["enumerate", lines_net, "--box", "-100", "100", "--max-regions", "3"],
+                      capsys)
+    assert rc == 2 and "max_regions" in err  # a real limit still applies
+
+
+def test_out_into_a_missing_directory_fails_before_enumerating(lines_net, tmp_path, capsys,
+                                                               monkeypatch):
+    import polyregion.enumerate as enum
+
+    calls = []
+    monkeypatch.setattr(enum, "enumerate_regions", lambda *a, **k: calls.append(a))
+    missing = tmp_path / "no" / "such" / "dir" / "rs.npz"
+    rc, _, err = _run(["enumerate", lines_net, "--box", "-1", "1", "--out", str(missing)], capsys)
+    assert rc == 2 and "does not exist" in err and str(missing.parent) in err
+    assert calls == []  # refused before the enumeration
+    rc, _, err = _run(["plot", lines_net, "--box", "-1", "1", "--out", str(missing)], capsys)
+    assert rc == 2 and "does not exist" in err and calls == []
+
+
+def test_out_reports_the_file_it_writes(lines_net, tmp_path, capsys):
+    stem = tmp_path / "regions"  # np.savez appends .npz
+    rc, out, err = _run(["enumerate", lines_net, "--box", "-1", "1", "--out", str(stem),
+                         "--json"], capsys)
+    assert rc == 0, err
+    written = json.loads(out)["out"]
+    assert written == str(stem) + ".npz" and os.path.exists(written)
+    assert not os.path.exists(stem)
+    rc, out, err = _run(["enumerate", lines_net, "--box", "-1", "1", "--out", str(stem)], capsys)
+    assert rc == 0, err
+    assert out.strip().endswith(f"saved to {stem}.npz")
+
+
+def test_text_or_torch_file_named_as_a_network(tmp_path, capsys):
+    import pickle
+    import zipfile
+
+    text = tmp_path / "net.npz"
+    text.write_text("not an archive\n")
+    rc, _, err = _run(["enumerate", str(text), "--box", "-1", "1"], capsys)
+    assert rc == 2 and "not an npz (zip) archive" in err and "pickle" not in err
+    pt = tmp_path / "model.pt"  # what torch.save writes: a zip holding data.pkl
+    with zipfile.ZipFile(pt, "w") as z:
+        z.writestr("model/data.pkl", pickle.dumps({"weight": 1.0}))
+    rc, _, err = _run(["enumerate", str(pt), "--box", "-1", "1"], capsys)
+    assert rc == 2 and 'pr.from_torch(model).save("net.npz")' in err
+
+
+def test_compile_note_only_when_the_kernels_are_cold(lines_net, capsys, monkeypatch):
+    import polyregion.cli as cli
+
+    argv = ["enumerate", lines_net, "--box", "-1", "1"]
+    monkeypatch.setattr(cli, "_kernels_cold", lambda method, dom: True)
+    rc, _, err = _run(argv, capsys)
+    assert rc == 0 and err.count(cli.COMPILE_NOTE) == 1
+    rc, _, err = _run(argv + ["--quiet"], capsys)
+    assert rc == 0 and cli.COMPILE_NOTE not in err
+    monkeypatch.setattr(cli, "_kernels_cold", lambda method, dom: False)
+    rc, _, err = _run(argv, capsys)
+    assert rc == 0 and cli.COMPILE_NOTE not in err
+
+
+def test_kernels_cold_reads_the_numba_cache(lines_net, tmp_path, monkeypatch):
+    from polyregion.cli import _kernels_cold
+    from polyregion.enumerate._kernels_planar import enumerate_planar
+
+    box = pr.Box.cube(2)
+    pr.enumerate_regions(pr.load(lines_net), box)  # compiled, and cached on disk
+    assert _kernels_cold("auto", box) is False
+    assert _kernels_cold("scipy", box) is False  # no kernel to compile
+    # an empty cache directory: nothing compiled yet
+    monkeypatch.setattr(enumerate_planar._cache._cache_file, "_index_path",
+                        str(tmp_path / "missing.nbi"))
+    assert _kernels_cold("auto", box) is True
+    assert _kernels_cold("planar", box) is True
+

@@ -102,3 +102,49 @@ def test_halfspaces_keep_a_facet_carried_twice_with_one_ulp_apart_normals():
             assert res.status == 0 and -res.fun <= 1 + 1e-9
         units = sorted(sorted(int(u) for _, u, _ in g) for g in labels if g[0][0] == 0)
         assert units == [[0, 1], [2]]
+
+
+def test_constructor_checks_lengths_widths_and_dtypes(quadrants):
+    rs = quadrants
+    net, dom = rs.net, rs.domain
+    c, p, r = rs.codes, rs.points, rs.radii
+    with pytest.raises(InvalidInputError, match=r"`points` must have shape \(6, 2\) .*got \(5, 2\)"):
+        pr.RegionSet(net, dom, c, p[:5], r)
+    with pytest.raises(InvalidInputError, match=r"`radii` must have shape \(6,\) .*got \(7,\)"):
+        pr.RegionSet(net, dom, c, p, np.append(r, 1.0))
+    with pytest.raises(InvalidInputError, match=r"`codes` must have shape \(n, 3\) .*got \(6, 2\)"):
+        pr.RegionSet(net, dom, c[:, :2], p, r)
+    with pytest.raises(InvalidInputError, match="`codes` must hold integer piece indices .*float64"):
+        pr.RegionSet(net, dom, c + 0.5, p, r)
+    big = c.astype(np.int64)
+    big[0, 0] = 257  # was cast to 1: a valid-looking code
+    with pytest.raises(InvalidInputError, match=r"entry \[0, 0\] = 257 is not in \[0, 2\)"):
+        pr.RegionSet(net, dom, big, p, r)
+    same = pr.RegionSet(net, dom, c.astype(np.int64).tolist(), p.tolist(), r.tolist())
+    assert same == rs and same.codes.dtype == np.uint8
+
+
+def test_index_of_codes_refuses_what_is_not_a_code(quadrants, tmp_path):
+    rs = quadrants
+    assert rs.index_of_codes(rs.codes.astype(np.int64)).tolist() == list(range(len(rs)))
+    disk = pr.enumerate_regions(he_net([6, 4], 2, seed=2), pr.Box.cube(2), out=tmp_path / "d")
+    for target in (rs, disk):
+        n = target.net.n_neurons
+        ok = np.asarray(target.codes[:2]).astype(np.int64)
+        assert target.index_of_codes(ok).tolist() == [0, 1]
+        for bad, match in [
+            (np.full((1, n), 256), r"entry \[0, 0\] = 256 is not in \[0, 2\)"),  # was 0
+            (np.full((1, n), -1), r"entry \[0, 0\] = -1 is not in \[0, 2\)"),
+            (np.full((1, n), 2), r"entry \[0, 0\] = 2 is not in \[0, 2\)"),
+            (np.full((1, n), 0.7), "integer piece indices .*float64"),  # was 0
+            (np.ones((1, n + 1), np.uint8), r"must have shape \(n, %d\)" % n),
+        ]:
+            with pytest.raises(InvalidInputError, match=match):
+                target.index_of_codes(bad)
+    # the example: [[256, 1]] and [[0.7, 1.2]] matched region [0, 1]
+    two = pr.enumerate_regions(pr.Network.from_arrays([np.eye(2), np.ones((1, 2))],
+                                                      [np.zeros(2), np.zeros(1)]), pr.Box.cube(2))
+    assert two.index_of_codes([[0, 1]]).tolist() == [1]
+    for bad in ([[256, 1]], [[0.7, 1.2]]):
+        with pytest.raises(InvalidInputError, match="`codes`"):
+            two.index_of_codes(bad)

@@ -385,6 +385,124 @@ def test_network_file_bad_layers(tmp_path):
         pr.load(path)
 
 
+def _npy_bytes(arr):
+    """The bytes of ``arr`` as a .npy file (an independent writer: numpy's own)."""
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _record_opens(monkeypatch):
+    """The names of the zip members opened from now on."""
+    opened = []
+    real = zipfile.ZipFile.open
+
+    def spy(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    return opened
+
+
+def test_network_file_text_named_npz(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("W0 = [[1, 2]]\n")
+    with pytest.raises(FileFormatError, match=r"not an npz \(zip\) archive") as exc:
+        pr.load(path)
+    assert "pickle" not in str(exc.value)
+
+
+def test_network_file_layer_numbers_without_gaps(tmp_path):
+    path = tmp_path / "gap.npz"
+    np.savez(path, W0=np.ones((2, 2)), b0=np.zeros(2), W2=np.ones((1, 2)), b2=np.zeros(1))
+    with pytest.raises(FileFormatError, match=r"found arrays of layers \[0, 2\], layer 1 "
+                                              r"\(W1, b1\) is missing"):
+        pr.load(path)
+    np.savez(path, W0=np.ones((2, 2)), b0=np.zeros(2), W1=np.ones((1, 2)), b1=np.zeros(1),
+             b2=np.zeros(1))
+    with pytest.raises(FileFormatError, match="array b2 has no matching W2"):
+        pr.load(path)
+    np.savez(path, W0=np.ones((2, 2)), b0=np.zeros(2), W1=np.ones((1, 2)), b1=np.zeros(1),
+             bn4_gamma=np.ones(2))
+    with pytest.raises(FileFormatError, match="array bn4_gamma names a layer the file does not"):
+        pr.load(path)
+
+
+def test_network_file_unused_members_are_never_decompressed(tmp_path, monkeypatch):
+    path = tmp_path / "extra.npz"
+    net2().save(path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("junk.npy", _npy_bytes(np.zeros(10**6)))  # 8 MB, a few kB compressed
+        z.writestr("notes.txt", b"x" * 1000)
+    from polyregion.io import formats
+
+    monkeypatch.setattr(formats, "MAX_NPZ_BYTES", 10**5)  # junk alone is over the limit
+    opened = _record_opens(monkeypatch)
+    assert pr.load(path) == net2()
+    assert opened and "junk.npy" not in opened and "notes.txt" not in opened
+
+
+def test_network_file_over_the_size_limit_is_refused_before_decompression(tmp_path,
+                                                                          monkeypatch):
+    from polyregion.io import formats
+
+    path = tmp_path / "big.npz"
+    np.savez_compressed(path, W0=np.ones((2, 1000)), b0=np.zeros(2))  # W0: 16 kB
+    monkeypatch.setattr(formats, "MAX_NPZ_BYTES", 10_000)
+    opened = _record_opens(monkeypatch)
+    with pytest.raises(FileFormatError, match=r"more than the limit of 10000 bytes .*'W0.npy'"
+                                              r".*MAX_NPZ_BYTES"):
+        pr.load(path)
+    assert opened == []
+    with pytest.raises(FileFormatError, match="more than the limit of 100 bytes"):
+        formats.read_npz(path, max_bytes=100)
+    monkeypatch.setattr(formats, "MAX_NPZ_BYTES", 10**6)
+    assert pr.load(path).widths == []
+
+
+def test_network_file_member_header_disagrees_with_its_size(tmp_path):
+    path = tmp_path / "cut.npz"
+    whole = _npy_bytes(np.ones((4, 2)))
+    with zipfile.ZipFile(path, "w") as z:  # a valid zip whose W0 lost its last row
+        z.writestr("W0.npy", whole[:-16])
+        z.writestr("b0.npy", _npy_bytes(np.zeros(4)))
+    with pytest.raises(FileFormatError, match=r"member 'W0.npy' is truncated or padded: its "
+                                              r"header declares shape \(4, 2\)"):
+        pr.load(path)
+    with zipfile.ZipFile(path, "w") as z:  # and one with bytes to spare
+        z.writestr("W0.npy", whole + b"\0" * 8)
+        z.writestr("b0.npy", _npy_bytes(np.zeros(4)))
+    with pytest.raises(FileFormatError, match="'W0.npy' is truncated or padded"):
+        pr.load(path)
+
+
+def test_torch_files_are_refused_with_a_conversion_hint(tmp_path):
+    import pickle
+
+    hint = r"pr\.from_torch\(model\)\.save\(\"net\.npz\"\)"
+    path = tmp_path / "model.pt"  # the layout of torch.save (a zip holding data.pkl)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("model/data.pkl", pickle.dumps({"weight": [1.0]}))
+        z.writestr("model/version", b"3\n")
+    with pytest.raises(FileFormatError, match="is a PyTorch file .*refused.*" + hint):
+        pr.load(path)
+    path = tmp_path / "legacy.pth"  # the legacy format: a pickle stream
+    path.write_bytes(pickle.dumps({"weight": [1.0]}, protocol=2))
+    with pytest.raises(FileFormatError, match="holds pickled objects .*refused.*" + hint):
+        pr.load(path)
+
+
+def test_real_torch_save_is_refused_with_a_conversion_hint(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "model.pt"
+    torch.save(torch.nn.Linear(2, 1).state_dict(), path)
+    with pytest.raises(FileFormatError, match=r"pr\.from_torch\(model\)"):
+        pr.load(path)
+
+
 # ----------------------------------------------------------------- RegionSet files
 @pytest.fixture
 def saved_rs(tmp_path):
@@ -458,3 +576,109 @@ def test_regionset_file_bad_fields(saved_rs, tmp_path, field, value, match):
     _, path = saved_rs
     with pytest.raises(FileFormatError, match=match):
         pr.RegionSet.load(rewrite(path, tmp_path, **{field: value}))
+
+
+def _rewrite_rows(path, tmp_path, fn):
+    """The RegionSet file with its (codes, points, radii) replaced by ``fn`` of them."""
+    with np.load(path) as f:
+        data = {k: f[k] for k in f.files}
+    data["codes"], data["points"], data["radii"] = fn(data["codes"], data["points"],
+                                                      data["radii"])
+    out = tmp_path / "rows.npz"
+    np.savez(out, **data)
+    return out
+
+
+def test_regionset_file_duplicate_codes(saved_rs, tmp_path):
+    _, path = saved_rs
+    bad = _rewrite_rows(path, tmp_path, lambda c, p, r: (np.vstack([c, c[:1]]),
+                                                         np.vstack([p, p[:1]]), np.append(r, r[0])))
+    with pytest.raises(FileFormatError, match="must hold each region once; regions 0 and 4 have "
+                                              "the same code"):
+        pr.RegionSet.load(bad)
+
+
+def test_regionset_file_codes_disagree_with_points(saved_rs, tmp_path):
+    _, path = saved_rs
+    bad = _rewrite_rows(path, tmp_path, lambda c, p, r: (c, p[[1, 0, 2, 3]], r[[1, 0, 2, 3]]))
+    with pytest.raises(FileFormatError, match=r"the file's codes disagree with its points: .* "
+                                              r"\(2 of 4 regions checked disagree\)"):
+        pr.RegionSet.load(bad)
+
+
+def test_regionset_file_codes_disagree_with_points_in_a_large_file(tmp_path):
+    from oracles import he_net
+
+    rs = pr.enumerate_regions(he_net([12, 12], 2, seed=3), pr.Box.cube(2))
+    assert len(rs) > 256  # only a sample is checked
+    path = tmp_path / "big.npz"
+    rs.save(path)
+    assert pr.RegionSet.load(path) == rs
+    # every region's code moved to its neighbour in the list: each sampled one disagrees
+    bad = _rewrite_rows(path, tmp_path, lambda c, p, r: (np.roll(c, 1, axis=0), p, r))
+    with pytest.raises(FileFormatError, match=r"codes disagree with its points: .* \(256 of "
+                                              r"256 regions checked disagree\)"):
+        pr.RegionSet.load(bad)
+
+
+def test_regionset_file_points_outside_the_domain_and_bad_radii(saved_rs, tmp_path):
+    _, path = saved_rs
+
+    def outside(c, p, r):
+        p = p.copy()
+        p[2] = [3.0, 0.5]
+        return c, p, r
+
+    with pytest.raises(FileFormatError, match="`points` must lie inside the domain; point 2 is "
+                                              "outside it by 2"):
+        pr.RegionSet.load(_rewrite_rows(path, tmp_path, outside))
+    for radii in (np.zeros(4), np.full(4, np.inf)):
+        with pytest.raises(FileFormatError, match=r"`radii` must be a float array of shape "
+                                                  r"\(4,\) with finite values > 0"):
+            pr.RegionSet.load(_rewrite_rows(path, tmp_path, lambda c, p, r: (c, p, radii)))
+
+
+def test_regionset_file_truncated_rows(saved_rs, tmp_path):
+    _, path = saved_rs
+    with pytest.raises(FileFormatError, match=r"`points` must be a finite float array of shape "
+                                              r"\(4, 2\); got dtype float64, shape \(3, 2\)"):
+        pr.RegionSet.load(_rewrite_rows(path, tmp_path, lambda c, p, r: (c, p[:3], r)))
+    with pytest.raises(FileFormatError, match=r"`radii` must be a float array of shape \(4,\)"):
+        pr.RegionSet.load(_rewrite_rows(path, tmp_path, lambda c, p, r: (c, p, r[:3])))
+
+
+def test_regionset_file_of_each_kind_loads(tmp_path):
+    from oracles import he_net
+
+    rng = np.random.default_rng(0)
+    pool = pr.Network.from_arrays([rng.normal(size=(8, 2)), rng.normal(size=(1, 4))],
+                                  [rng.normal(size=8), np.zeros(1)],
+                                  activation=[pr.MaxPool.groups(8, 2)])
+    bn = pr.Network.from_arrays(
+        [rng.normal(size=(6, 2)), rng.normal(size=(1, 6))], [rng.normal(size=6), np.zeros(1)],
+        bn=[dict(gamma=rng.uniform(0.5, 2, 6), beta=rng.normal(size=6),
+                 mean=rng.normal(size=6), var=rng.uniform(1, 2, 6)), None])
+    cases = [
+        (he_net([8, 6], 3, seed=4, bias_std=0.3, activation="hardtanh"), pr.Box.cube(3)),
+        (he_net([6], 5, seed=1), pr.Slice.through(*rng.normal(size=(3, 5)))),
+        (he_net([6, 6], 2, seed=3), pr.Space(2)),
+        (he_net([6, 6], 2, seed=3), pr.Polytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1])),
+        (he_net([8], 2, seed=5), pr.Box([1e4, 1e4], [1e4 + 1e-3, 1e4 + 1e-3])),
+        (pool, pr.Box.cube(2)),
+        (bn, pr.Box.cube(2)),
+    ]
+    for net, dom in cases:
+        rs = pr.enumerate_regions(net, dom)
+        rs.save(tmp_path / "k.npz")
+        back = pr.RegionSet.load(tmp_path / "k.npz")
+        assert back == rs and np.array_equal(back.points, rs.points)
+        assert np.array_equal(back.locate(rs.points), np.arange(len(rs)))
+
+
+def test_regionset_file_unused_members_are_never_decompressed(saved_rs, tmp_path, monkeypatch):
+    rs, path = saved_rs
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("junk.npy", _npy_bytes(np.zeros(1000)))
+    opened = _record_opens(monkeypatch)
+    assert pr.RegionSet.load(path) == rs
+    assert "codes.npy" in opened and "junk.npy" not in opened

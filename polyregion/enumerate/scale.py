@@ -1036,10 +1036,9 @@ class DiskRegionSet(RegionSet):
         return super().__repr__()[:-1] + f", path={self.path!r})"
 
     def index_of_codes(self, codes):
-        codes = np.ascontiguousarray(codes, dtype=np.uint8)
-        n_neur = self.codes.shape[1]
-        if codes.ndim != 2 or codes.shape[1] != n_neur:
-            raise InvalidInputError(f"`codes` must have shape (n, {n_neur}); got {codes.shape}.")
+        from ..regions import check_codes
+
+        codes = check_codes(codes, self.net)  # the rules of RegionSet.index_of_codes
         if len(self) == 0:
             return np.full(len(codes), -1, np.int64)
         q = row_keys(np.packbits(codes, axis=1) if isinstance(self.codes, PackedCodes)
