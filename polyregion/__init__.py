@@ -15,6 +15,7 @@ from .domain import Box, Polytope, Slice, Space
 from .enumerate import enumerate_regions, iter_regions
 from .errors import (
     BudgetExceededError,
+    CheckpointError,
     ExecutorError,
     FileFormatError,
     InvalidDomainError,
@@ -57,4 +58,5 @@ __all__ = [
     "distance_to_region_boundary", "distance_to_boundary", "distance_to_decision_boundary",
     "PolyregionError", "InvalidNetworkError", "InvalidDomainError", "InvalidInputError",
     "FileFormatError", "SolverError", "BudgetExceededError", "ExecutorError",
+    "CheckpointError",
 ]

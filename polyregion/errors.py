@@ -15,6 +15,7 @@ __all__ = [
     "BudgetExceededError",
     "ExecutorError",
     "FileFormatError",
+    "CheckpointError",
 ]
 
 
@@ -36,6 +37,13 @@ class InvalidDomainError(InvalidInputError):
 
 class FileFormatError(InvalidInputError):
     """A file is corrupt, truncated, of an unknown version, or holds pickled objects."""
+
+
+class CheckpointError(FileFormatError):
+    """A checkpoint or ``out=`` directory cannot be trusted or used: a shard written for
+    another problem or unit plan, a shard whose contents do not match its digest or its
+    work units (tampered or corrupt), shards that overlap, or files named like the
+    library's that it did not write (they are never overwritten or deleted)."""
 
 
 class SolverError(PolyregionError, RuntimeError):

@@ -104,3 +104,30 @@ def test_packed_codes_index_like_array():
     assert np.array_equal(pc[:, 4:9], full[:, 4:9])
     assert pc[1, 12] == full[1, 12]
     assert np.all(pc == full)
+
+
+def test_out_never_deletes_files_it_did_not_write(tmp_path, problem, reference):
+    net, box = problem
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "units_notes.txt").write_text("mine")  # was deleted with the shards
+    rs = pr.enumerate_regions(net, box, out=out, batch_size=4)
+    assert same_arrays(rs, reference)
+    assert (out / "units_notes.txt").read_text() == "mine"
+    assert not any(f.startswith("units_0") for f in os.listdir(out))  # our shards are gone
+    # a file named like the library's and no polyregion manifest: refused, untouched
+    for name in ("units_000000000.npz", "codes.npy"):
+        d = tmp_path / name.replace(".", "_")
+        d.mkdir()
+        (d / name).write_bytes(b"user data")
+        with pytest.raises(pr.CheckpointError, match="no polyregion manifest"):
+            pr.enumerate_regions(net, box, out=d)
+        assert os.listdir(d) == [name] and (d / name).read_bytes() == b"user data"
+    # dropped into a directory polyregion did write: foreign, refused, never deleted
+    part = tmp_path / "p"
+    with pytest.raises(BudgetExceededError):
+        pr.enumerate_regions(net, box, out=part, max_regions=100, batch_size=2)
+    (part / "units_000000999.npz").write_bytes(b"user data")
+    with pytest.raises(pr.CheckpointError, match="did not write"):
+        pr.enumerate_regions(net, box, out=part)
+    assert (part / "units_000000999.npz").read_bytes() == b"user data"

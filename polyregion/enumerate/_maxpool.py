@@ -281,8 +281,9 @@ def enumerate_max(net, domain, method, resume=None, **kwargs):
     except BudgetExceededError as exc:
         partial = merge(net, domain, exc.partial, ex)
         partial._expanded = exc.partial
-        if hasattr(exc.partial, "frontier"):
-            partial.frontier = exc.partial.frontier
+        for attr in ("frontier", "checkpoint"):  # what resume= and the user look at
+            if hasattr(exc.partial, attr):
+                setattr(partial, attr, getattr(exc.partial, attr))
         raise BudgetExceededError(
             str(exc) + " (counts of a network with max layers are of expanded cells; "
             "resume with the partial result as usual)", partial=partial) from None

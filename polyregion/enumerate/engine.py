@@ -259,8 +259,10 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
         (slow reference); ``"planar"``: the 2-D polygon fast path (bounded 2-D domains
         only); ``"auto"`` picks ``"planar"`` on bounded 2-D domains, else ``"lp"``.
     executor : None, "serial", "processes", int or dask.distributed.Client
-        ``None``: one serial run of the kernel. Anything else runs in *work units* (cells
-        of part of the first hidden layer, see :mod:`polyregion.enumerate.scale`):
+        ``None``: one serial run of the kernel, or work units in this process when a
+        budget, ``checkpoint``, ``resume``, ``out`` or a progress callable is given (so
+        a budget's partial result can be resumed). Anything else runs in *work units*
+        (cells of part of the first hidden layer, see :mod:`polyregion.enumerate.scale`):
         ``"serial"`` in this process, an int ``n`` or ``"processes"`` in a local pool of
         ``n`` (or all) processes, a Dask client on its workers. The result is the same
         RegionSet, array for array, for every unit-based executor; its codes equal the
@@ -275,14 +277,21 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
         Stop with :class:`BudgetExceededError` (holding the partial result) when more
         regions than this are found.
     max_seconds, max_memory : float, optional
-        Budgets (wall seconds; bytes of result arrays), checked between batches of work
-        units. When hit, :class:`BudgetExceededError` holds the partial RegionSet in
-        ``.partial`` (with the prefix codes of the units still to do in ``.partial.frontier``);
-        ``enumerate_regions(..., resume=err.partial)`` finishes the job and returns the
-        same result as an uninterrupted run.
+        Budgets (wall seconds; bytes of the result's arrays in memory: uint8 codes,
+        float64 points and radii). Every budget runs in work units and is checked
+        between batches of units; near a budget, batches shrink to half of what the
+        budget left affords at the rate seen so far, so a budget is exceeded by at most
+        one small batch (a single unit when close). When hit,
+        :class:`BudgetExceededError` holds the partial RegionSet (the units done) in
+        ``.partial`` (with the prefix codes of the units still to do in
+        ``.partial.frontier``); ``enumerate_regions(..., resume=err.partial)``, with any
+        executor, finishes the job and returns the same result as an uninterrupted run.
     checkpoint : path, optional
         Directory where each completed batch is written atomically; a killed run
-        restarts with ``resume=<directory>`` and redoes only unfinished units.
+        restarts with ``resume=<directory>`` and redoes only unfinished units. Every
+        shard is checked on resume (problem fingerprint, unit plan, SHA-256 digest, unit
+        ids, prefix codes); files the library did not write are never overwritten or
+        deleted (see docs/scale.md).
     resume : RegionSet or path, optional
         A partial result (``err.partial``) or a checkpoint directory to continue.
     batch_size : int, optional
@@ -305,7 +314,11 @@ def enumerate_regions(net, domain, method="auto", executor=None, progress=False,
     InvalidInputError, InvalidNetworkError, InvalidDomainError
         Bad arguments.
     BudgetExceededError
-        ``max_regions`` was hit.
+        ``max_regions``, ``max_seconds`` or ``max_memory`` was hit.
+    CheckpointError
+        A ``checkpoint``/``out``/``resume`` directory holds a shard of another problem or
+        plan, a tampered or inconsistent shard, or files named like the library's that it
+        did not write (a :class:`~polyregion.errors.FileFormatError`).
 
     Examples
     --------

@@ -23,13 +23,22 @@ Cost: the kernels' (see :mod:`.engine`); the driver adds the plan (``k`` hyperpl
 O(regions * bytes per region) copying, and about 1 ms (local processes) or 15 ms (Dask)
 of latency per batch, hidden by keeping a few batches in flight per worker. Batches are
 formed lazily with guided sizes (large first, single units at the end) capped so one
-batch's worker memory stays under :data:`MAX_BATCH_BYTES`.
+batch's worker memory stays under :data:`MAX_BATCH_BYTES`, and, near a budget
+(``max_regions``, ``max_seconds``, ``max_memory``), to half of what the budget left
+affords at the rate seen so far, so a budget is exceeded by at most one small batch. The
+partial result of a budget carries its batches, and ``resume=`` runs only the rest.
 
-Checkpoints are a directory: ``manifest.json`` (a fingerprint of the problem) and one
+Checkpoints are a directory: ``manifest.json`` (a fingerprint of the problem), a journal
+``written.txt`` naming every file the library creates there (before creating it), and one
 ``units_<first>.npz`` shard per completed batch of units, each written atomically (temp
 file + rename), so a run killed at any moment (even by SIGKILL) resumes from the shards
-that exist. ``out=dir`` uses the same shards, then copies them in canonical order into
-``codes.npy`` (bit-packed), ``points.npy`` and ``radii.npy``, opened as memory maps by
+that exist. A shard carries the problem's fingerprint, the digest of the unit plan, its
+unit ids and a SHA-256 digest of its arrays; on resume each is checked (and its regions'
+prefix codes against its units' codes), and anything foreign, tampered or inconsistent
+raises :class:`~polyregion.errors.CheckpointError`; files not in the journal are never
+overwritten or deleted (:class:`Checkpoint`). ``out=dir`` uses the same shards, then
+copies them in canonical order into ``codes.npy`` (bit-packed), ``points.npy`` and
+``radii.npy``, opened as memory maps by
 :class:`DiskRegionSet`; the driver holds one shard at a time (each unit's final rows
 are known from the unit sizes, so shards are copied in any order).
 """
@@ -42,6 +51,7 @@ import json
 import math
 import os
 import pickle
+import re
 import threading
 import time
 from types import SimpleNamespace
@@ -49,7 +59,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import BudgetExceededError, InvalidInputError
+from ..errors import BudgetExceededError, CheckpointError, InvalidInputError
 from ..regions import RegionSet
 
 TARGET_UNITS = 256
@@ -243,16 +253,22 @@ def run_batch(payload, unit_ids, codes0):
     return Batch(unit_ids, codes, packed, pts, radii, n_lps, sizes)
 
 
+def _prefixes_match(codes, packed, codes0, sizes):
+    """True when the regions of unit ``j`` (rows ``sizes[:j].sum() + range(sizes[j])``)
+    all carry the unit's prefix code ``codes0[j]``."""
+    k0 = codes0.shape[1]
+    if not len(codes) or not k0:
+        return True
+    head = np.unpackbits(codes[:, :-(-k0 // 8)], axis=1, count=k0) if packed else codes[:, :k0]
+    return np.array_equal(head, np.repeat(codes0, sizes, axis=0))
+
+
 def _check_prefixes(codes, packed, codes0, sizes):
     """Every region of a unit carries the unit's prefix code (this is what makes the
     concatenation of sorted units in unit order the canonical order)."""
     from ..errors import SolverError
 
-    k0 = codes0.shape[1]
-    if not len(codes) or not k0:
-        return
-    head = np.unpackbits(codes[:, :-(-k0 // 8)], axis=1, count=k0) if packed else codes[:, :k0]
-    if not np.array_equal(head, np.repeat(codes0, sizes, axis=0)):
+    if not _prefixes_match(codes, packed, codes0, sizes):
         raise SolverError("Internal error: a work unit returned regions outside its cell "
                           "(prefix codes differ); please report this network and domain.")
 
@@ -281,8 +297,12 @@ def _dask_batch(payload, unit_ids, codes0):
     return run_batch(payload, unit_ids, codes0)
 
 
-def batch_plan(todo, codes0, batch_size, n_workers, seen, row_bytes):
+def batch_plan(todo, codes0, batch_size, n_workers, seen, row_bytes, room=None):
     """Batches ``(unit_ids, prefix codes)``, formed lazily (when the executor asks).
+
+    ``room(in_flight)``, when given, caps every batch (``batch_size`` too) at the units
+    the budgets left can afford (``room`` in :func:`_run_units`); ``in_flight`` is the
+    number of units handed out whose results have not been counted yet.
 
     With ``batch_size`` every batch has that many units. Otherwise guided scheduling:
     a batch takes ``remaining / (4 n_workers)`` units (at most 64), so batches shrink
@@ -305,6 +325,8 @@ def batch_plan(todo, codes0, batch_size, n_workers, seen, row_bytes):
             else:  # at most as many units as seen so far: the estimate firms up first
                 per_unit = max(seen[1] / seen[0], 1.0)
                 b = max(1, min(b, seen[0], int(MAX_BATCH_BYTES / (per_unit * row_bytes))))
+        if room is not None:
+            b = max(1, min(b, room(s - seen[0])))
         ids = todo[s:s + b]
         yield ids, codes0[ids]
         s += b
@@ -526,75 +548,293 @@ def make_executor(executor, payload):
 
 
 # ------------------------------------------------------------------ checkpoints
-#: version of the unit shards (sorted, packed rows); part of the fingerprint, so a
-#: directory written by another version is refused rather than misread
-SHARD_VERSION = 2
+#: version of the unit shards (sorted, packed rows; fingerprint, plan and digest inside);
+#: part of the fingerprint, so a directory written by another version is refused rather
+#: than misread
+SHARD_VERSION = 3
+
+#: a checkpoint directory's manifest (format, version, fingerprint of the problem)
+MANIFEST = "manifest.json"
+#: the journal of a checkpoint directory: the name of every file the library creates
+#: there, appended *before* the file is created (so a kill never leaves a file of ours
+#: unlisted); only files listed in it are ever overwritten or deleted
+JOURNAL = "written.txt"
+#: a shard (group 1: its first unit) or a shard being written (group 2)
+_SHARD_NAME = re.compile(r"units_(\d{9})\.npz(\.tmp\.npz)?")
+#: the files of a directory of regions (:func:`write_region_dir`) and their temporaries
+_RESULT_NAMES = frozenset(["codes.npy", "points.npy", "radii.npy", "codes.npy.tmp",
+                           "points.npy.tmp", "radii.npy.tmp", "meta.npz", "meta.tmp.npz",
+                           "regions.json", "regions.json.tmp"])
+#: the arrays of a shard covered by its digest, in digest order
+_SHARD_ARRAYS = ("unit_ids", "sizes", "codes", "points", "radii", "packed", "n_lps")
+
+
+def _library_name(name):
+    """True for the names of files the library writes in a checkpoint directory."""
+    return name in _RESULT_NAMES or _SHARD_NAME.fullmatch(name) is not None
 
 
 def fingerprint(prep, method, tol) -> str:
+    """SHA-256 of everything the regions depend on: the bytes, dtypes and shapes of the
+    prepared network (weights, biases, activations' breakpoints, slopes and intercepts,
+    layer widths), of the domain (half-spaces, centre, scale), and the method, the
+    tolerances and :data:`SHARD_VERSION`. Two problems with the same shapes but other
+    values have different fingerprints."""
     h = hashlib.sha256()
     for arr in (prep.W_flat, prep.b_flat, prep.dims, prep.n_bp, prep.bps, prep.slopes,
                 prep.intercepts, prep.A0, prep.b0, np.array([prep.scale]), prep.center):
-        h.update(np.ascontiguousarray(arr).tobytes())
+        arr = np.ascontiguousarray(arr)
+        h.update(f"{arr.dtype.str}{arr.shape};".encode())
+        h.update(arr.tobytes())
     h.update(repr((method, tol, SHARD_VERSION)).encode())
     return h.hexdigest()
 
 
+def plan_digest(codes0) -> str:
+    """SHA-256 of a unit plan (the prefix codes of the units, in order)."""
+    codes0 = np.ascontiguousarray(codes0, dtype=np.uint8)
+    return hashlib.sha256(repr(codes0.shape).encode() + codes0.tobytes()).hexdigest()
+
+
+def _shard_digest(fp, plan, arrays):
+    """SHA-256 of a shard's arrays (names, dtypes, shapes, bytes), its problem's
+    fingerprint and its plan: detects a shard edited or corrupted after it was written."""
+    h = hashlib.sha256()
+    h.update(f"{fp};{plan};".encode())
+    for name in _SHARD_ARRAYS:
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}{a.shape};".encode())
+        h.update(a.reshape(-1).view(np.uint8))  # the bytes, without a copy
+    return h.hexdigest()
+
+
+def _batch_problem(b, codes0, packed, width, k):
+    """What is inconsistent in the :class:`Batch` ``b`` of a plan with prefix codes
+    ``codes0`` (a sentence), or None: unit ids ascending and in range, one size per unit,
+    arrays of the problem's dtypes and shapes with one row per region, finite points,
+    positive radii, and every region's first-layer prefix equal to its unit's code."""
+    ids, sizes = np.asarray(b.ids), np.asarray(b.sizes)
+    n_units = len(codes0)
+    if ids.dtype != np.int64 or ids.ndim != 1 or not len(ids):
+        return "its `unit_ids` are not a non-empty 1-D int64 array"
+    if np.any(np.diff(ids) <= 0) or ids[0] < 0 or ids[-1] >= n_units:
+        return (f"its `unit_ids` must ascend strictly within [0, {n_units}) (the plan's "
+                f"units); got {ids[:8].tolist()}{' ...' if len(ids) > 8 else ''}")
+    if sizes.dtype != np.int64 or sizes.shape != ids.shape or np.any(sizes < 0):
+        return "its `sizes` are not one non-negative int64 per unit"
+    n = int(sizes.sum())
+    codes, pts, radii = b.codes, b.points, b.radii
+    if bool(b.packed) != packed or codes.dtype != np.uint8 or codes.shape != (n, width):
+        form = "bit-packed" if packed else "one byte per neuron"
+        return (f"its codes must be ({n}, {width}) uint8 ({form}); got {codes.shape} "
+                f"{codes.dtype}, packed={bool(b.packed)}")
+    if pts.dtype != np.float64 or pts.shape != (n, k) or radii.dtype != np.float64 \
+            or radii.shape != (n,):
+        return (f"its points and radii must be ({n}, {k}) and ({n},) float64; got "
+                f"{pts.shape} {pts.dtype} and {radii.shape} {radii.dtype}")
+    if not (np.all(np.isfinite(pts)) and np.all(np.isfinite(radii)) and np.all(radii > 0)):
+        return "its points or radii are not finite, or a radius is not positive"
+    if not _prefixes_match(codes, packed, codes0[ids], sizes):
+        return ("a region's first-layer prefix code differs from the code of the unit it is "
+                "filed under (`unit_ids` shifted or codes edited)")
+    return None
+
+
 class Checkpoint:
-    """A directory of completed work units (see module docstring)."""
+    """A directory of completed work units (see the module docstring).
+
+    Files: ``manifest.json`` (format, version, fingerprint of the problem), the journal
+    ``written.txt`` (every file the library creates here, listed before it is created)
+    and one shard ``units_<first unit>.npz`` per completed batch, holding the problem's
+    fingerprint, the digest of the unit plan, its unit ids and sizes, and a SHA-256
+    digest of all of it. Opening a directory checks the manifest and refuses files named
+    like the library's that the journal does not list; :meth:`shards` and :meth:`read`
+    check every shard (fingerprint, plan, digest, unit ids against the plan and against
+    the other shards, every region's prefix code against its unit's). Anything foreign,
+    tampered or inconsistent raises :class:`~polyregion.errors.CheckpointError`; a file
+    not listed in the journal is never overwritten or deleted.
+    """
 
     def __init__(self, path, fp):
         self.path = os.fspath(path)
         self.fingerprint = fp
+        self.codes0 = self.plan = None
         os.makedirs(self.path, exist_ok=True)
-        man = os.path.join(self.path, "manifest.json")
+        man = os.path.join(self.path, MANIFEST)
         if os.path.exists(man):
-            with open(man) as f:
-                info = json.load(f)
+            try:
+                with open(man) as f:
+                    info = json.load(f)
+            except (OSError, ValueError) as exc:
+                raise CheckpointError(f"Checkpoint directory {self.path!r}: its {MANIFEST} "
+                                      f"cannot be read ({exc}).") from None
+            if not isinstance(info, dict) or "fingerprint" not in info:
+                raise CheckpointError(
+                    f"Directory {self.path!r} has a {MANIFEST} that polyregion did not "
+                    "write; it is not used as a checkpoint and nothing in it is changed: "
+                    "use a new directory.")
+            if info.get("version") != SHARD_VERSION:
+                raise CheckpointError(
+                    f"Checkpoint {self.path!r} was written by another polyregion version "
+                    f"(shard version {info.get('version')!r}; this one reads "
+                    f"{SHARD_VERSION}); use a new directory.")
             if info.get("fingerprint") != fp:
-                raise InvalidInputError(
-                    f"Checkpoint {self.path!r} belongs to a different problem (network, domain, "
-                    "method or tolerances differ, or another polyregion version wrote it); use "
-                    "a new directory.")
+                raise CheckpointError(
+                    f"Checkpoint {self.path!r} belongs to a different problem (network, "
+                    "domain, method or tolerances differ, or another polyregion version "
+                    "wrote it); use a new directory.")
+            self._written = self._read_journal()
+            foreign = sorted(n for n in os.listdir(self.path)
+                             if _library_name(n) and n not in self._written)
+            if foreign:
+                more = " ..." if len(foreign) > 5 else ""
+                raise CheckpointError(
+                    f"Checkpoint {self.path!r} holds files named like polyregion's that it "
+                    f"did not write ({', '.join(foreign[:5])}{more}; not in {JOURNAL}): "
+                    "they are neither used nor deleted; move them away.")
         else:
-            tmp = man + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump({"fingerprint": fp, "version": SHARD_VERSION}, f)
-            os.replace(tmp, man)
+            clash = sorted(n for n in os.listdir(self.path)
+                           if _library_name(n) or n in (JOURNAL, MANIFEST + ".tmp"))
+            if clash:
+                more = " ..." if len(clash) > 5 else ""
+                raise CheckpointError(
+                    f"Directory {self.path!r} holds files named like polyregion's "
+                    f"({', '.join(clash[:5])}{more}) but no "
+                    f"polyregion {MANIFEST}; they would be overwritten or deleted, so the "
+                    "directory is refused: use a new or empty directory for `checkpoint=` "
+                    "or `out=`.")
+            self._written = set()
+            with open(man + ".tmp", "w") as f:
+                json.dump({"format": "polyregion-checkpoint", "version": SHARD_VERSION,
+                           "fingerprint": fp, "journal": JOURNAL}, f)
+            os.replace(man + ".tmp", man)
 
-    def shards(self):
-        """Completed shards: list of ``(path, unit_ids, sizes, n_lps)``, read without their
-        region arrays (a shard cut short by a kill is skipped: its units run again)."""
+    def _read_journal(self):
+        try:
+            with open(os.path.join(self.path, JOURNAL)) as f:
+                text = f.read()
+        except FileNotFoundError:  # killed between the manifest and the first shard
+            return set()
+        lines = text.split("\n")
+        return set(lines[:-1])  # the last piece is "" or a line cut short by a kill
+
+    def note(self, *names):
+        """List ``names`` in the journal (before creating them)."""
+        new = [n for n in names if n not in self._written]
+        if new:
+            text = "".join(n + "\n" for n in new).encode()
+            with open(os.path.join(self.path, JOURNAL), "ab+") as f:
+                if f.seek(0, os.SEEK_END) > 0:
+                    f.seek(-1, os.SEEK_END)
+                    if f.read(1) != b"\n":  # a line cut short by a kill: start a new one
+                        text = b"\n" + text
+                f.write(text)
+            self._written.update(new)
+
+    def bind(self, codes0, prep):
+        """Tie the directory to the unit plan ``codes0`` of the problem ``prep``: shards
+        are written and checked against it."""
+        self.codes0 = codes0
+        self.plan = plan_digest(codes0)
+        self.packed = packable(prep)
+        n_neur = int(sum(prep.dims[1:-1]))
+        self.width = -(-n_neur // 8) if self.packed else n_neur
+        self.k = int(prep.dims[0])
+
+    def _bad(self, path, what):
+        return CheckpointError(f"Checkpoint shard {path!r}: {what}. It was not written by "
+                               "this run's problem and plan, or was changed since; nothing "
+                               "was deleted: move it away (its units are then redone).")
+
+    def shards(self, check=True):
+        """Completed shards, and no unit in two of them: a list of ``(path, unit_ids,
+        sizes, n_lps)`` (a shard cut short by a kill is a temporary file and is ignored:
+        its units run again). With ``check`` every shard is read whole and checked by
+        :meth:`read`; without, only its unit ids and sizes are read (whoever then reads
+        the shard must use :meth:`read`)."""
         out = []
+        covered = np.zeros(len(self.codes0), bool)
         for name in sorted(os.listdir(self.path)):
-            if name.startswith("units_") and name.endswith(".npz") and ".tmp" not in name:
-                path = os.path.join(self.path, name)
+            m = _SHARD_NAME.fullmatch(name)
+            if m is None or m.group(2):
+                continue
+            path = os.path.join(self.path, name)
+            if name not in self._written:
+                raise self._bad(path, f"not listed in {JOURNAL} (a foreign file)")
+            if check:
+                b = self.read(path)
+                ids, sizes, n_lps = b.ids, b.sizes, b.n_lps
+            else:
                 try:
                     with np.load(path, allow_pickle=False) as f:
-                        out.append((path, f["unit_ids"], f["sizes"], int(f["n_lps"])))
-                except Exception:
-                    continue
+                        ids, sizes, n_lps = f["unit_ids"], f["sizes"], int(f["n_lps"])
+                except Exception as exc:
+                    raise self._bad(path, f"cannot be read as a shard ({type(exc).__name__}: "
+                                          f"{exc})") from None
+                if ids.dtype != np.int64 or ids.ndim != 1 or sizes.shape != ids.shape \
+                        or np.any(ids < 0) or np.any(ids >= len(covered)):
+                    raise self._bad(path, "its `unit_ids` or `sizes` are malformed or out of "
+                                          "the plan's range")
+            if np.any(covered[ids]):
+                dup = ids[covered[ids]]
+                raise self._bad(path, f"units {dup[:8].tolist()} are also in another shard")
+            covered[ids] = True
+            out.append((path, ids, sizes, n_lps))
         return out
 
-    @staticmethod
-    def read(path):
-        """The :class:`Batch` stored in shard ``path``."""
-        with np.load(path, allow_pickle=False) as f:
-            return Batch(f["unit_ids"], f["codes"], bool(int(f["packed"])), f["points"],
-                         f["radii"], int(f["n_lps"]), f["sizes"])
+    def read(self, path):
+        """The :class:`Batch` stored in shard ``path``, checked: it carries this
+        problem's fingerprint and plan, its arrays match its digest, its name is its first
+        unit, and :func:`_batch_problem` finds nothing wrong."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                z = {key: f[key] for key in _SHARD_ARRAYS + ("fingerprint", "plan", "digest")}
+        except Exception as exc:  # not a zip, truncated, a key missing, pickled objects
+            raise self._bad(path, f"cannot be read as a shard ({type(exc).__name__}: "
+                                  f"{exc})") from None
+        if z["fingerprint"].shape or str(z["fingerprint"]) != self.fingerprint:
+            raise self._bad(path, "written for another problem (network, domain, method or "
+                                  "tolerances): its fingerprint differs")
+        if z["plan"].shape or str(z["plan"]) != self.plan:
+            raise self._bad(path, "written for another plan of work units")
+        if z["digest"].shape or str(z["digest"]) != _shard_digest(self.fingerprint,
+                                                                  self.plan, z):
+            raise self._bad(path, "its contents do not match its SHA-256 digest (tampered "
+                                  "or corrupt)")
+        if z["packed"].shape or z["n_lps"].shape or z["packed"].dtype.kind not in "iub" \
+                or z["n_lps"].dtype.kind not in "iu":
+            raise self._bad(path, "`packed` and `n_lps` must be integer scalars")
+        b = Batch(z["unit_ids"], z["codes"], bool(int(z["packed"])), z["points"], z["radii"],
+                  int(z["n_lps"]), z["sizes"])
+        problem = _batch_problem(b, self.codes0, self.packed, self.width, self.k)
+        if problem is None and os.path.basename(path) != f"units_{int(b.ids[0]):09d}.npz":
+            problem = f"its name does not match its first unit {int(b.ids[0])}"
+        if problem is not None:
+            raise self._bad(path, problem)
+        return b
 
     def save(self, res):
-        name = os.path.join(self.path, f"units_{int(res.ids[0]):09d}.npz")
+        name = f"units_{int(res.ids[0]):09d}.npz"
         tmp = name + ".tmp.npz"
-        np.savez(tmp, unit_ids=res.ids, codes=res.codes, packed=np.array(int(res.packed)),
-                 points=res.points, radii=res.radii, n_lps=np.array(res.n_lps),
-                 sizes=res.sizes)
-        os.replace(tmp, name)
+        self.note(name, tmp)
+        arrays = dict(unit_ids=np.ascontiguousarray(res.ids, dtype=np.int64),
+                      sizes=np.ascontiguousarray(res.sizes, dtype=np.int64),
+                      codes=np.ascontiguousarray(res.codes, dtype=np.uint8),
+                      points=np.ascontiguousarray(res.points, dtype=np.float64),
+                      radii=np.ascontiguousarray(res.radii, dtype=np.float64),
+                      packed=np.array(int(res.packed), np.int64),
+                      n_lps=np.array(int(res.n_lps), np.int64))
+        digest = _shard_digest(self.fingerprint, self.plan, arrays)
+        np.savez(os.path.join(self.path, tmp), fingerprint=np.array(self.fingerprint),
+                 plan=np.array(self.plan), digest=np.array(digest), **arrays)
+        os.replace(os.path.join(self.path, tmp), os.path.join(self.path, name))
 
     def clear_shards(self):
-        for name in os.listdir(self.path):
-            if name.startswith("units_"):
-                os.remove(os.path.join(self.path, name))
+        """Delete the shards and shard temporaries listed in the journal; nothing else."""
+        for name in sorted(self._written):
+            path = os.path.join(self.path, name)
+            if _SHARD_NAME.fullmatch(name) and os.path.exists(path):
+                os.remove(path)
 
 
 # ------------------------------------------------------------------ driver
@@ -607,7 +847,7 @@ def run_units(prep, method, tol, *, executor=None, batch_size=None, max_regions=
     - ``("batch", res)``: a :class:`Batch` computed now or carried over in
       ``resume_state``;
     - ``("stored", path, ids, sizes, n_lps)``: a batch already in the checkpoint
-      directory (read it with :meth:`Checkpoint.read` if needed);
+      directory, checked (read it with the checkpoint's :meth:`Checkpoint.read`);
     - ``("budget", reason, todo)`` if a budget stops the run (checked between batches).
 
     ``checkpoint`` is a path or a :class:`Checkpoint`.
@@ -633,32 +873,40 @@ def _run_units(prep, method, tol, fp, ckpt, ex, t0, executor, batch_size, max_re
     codes0, n_lps0 = plan_units(prep, method, tol)
     n_units = len(codes0)
     yield ("plan", codes0, n_lps0)
-    done = set()
-    n_regions = mem = 0
+    done = np.zeros(n_units, bool)
+    n_regions = 0
+    if ckpt is not None:
+        ckpt.bind(codes0, prep)
+        for path, ids, sizes, nl in ckpt.shards():  # checked, no overlaps
+            done[ids] = True
+            n_regions += int(sizes.sum())
+            yield ("stored", path, ids, sizes, nl)
     if resume_state is not None:
         if resume_state.get("fingerprint") != fp:
-            raise InvalidInputError("`resume` belongs to a different problem (network, domain, "
-                                    "method or tolerances differ).")
+            raise CheckpointError("`resume` belongs to a different problem (network, domain, "
+                                  "method or tolerances differ).")
+        packed = packable(prep)
+        n_neur = int(sum(prep.dims[1:-1]))
         for res in resume_state["batches"]:
-            ids = {int(i) for i in res.ids}
-            if ids & done:
+            problem = _batch_problem(res, codes0, packed, -(-n_neur // 8) if packed
+                                     else n_neur, int(prep.dims[0]))
+            if problem is not None:
+                raise CheckpointError(f"`resume`: a batch of the partial result is "
+                                      f"inconsistent: {problem}.")
+            hit = done[res.ids]
+            if hit.all():  # also in the checkpoint directory
                 continue
-            done |= ids
+            if hit.any():
+                raise CheckpointError(
+                    f"`resume`: a batch of the partial result (units {res.ids[:8].tolist()}) "
+                    "overlaps the checkpoint's shards in part; they come from different "
+                    "runs: resume from one of them.")
+            done[res.ids] = True
             n_regions += len(res.codes)
-            mem += res.nbytes
             if ckpt is not None:
                 ckpt.save(res)
             yield ("batch", res)
-    if ckpt is not None:
-        for path, ids_arr, sizes, nl in ckpt.shards():
-            ids = {int(i) for i in ids_arr}
-            if ids & done:
-                continue
-            done |= ids
-            n_regions += int(sizes.sum())
-            mem += int(sizes.sum()) * row_bytes(prep)
-            yield ("stored", path, ids_arr, sizes, nl)
-    todo = np.array([i for i in range(n_units) if i not in done], np.int64)
+    todo = np.flatnonzero(~done).astype(np.int64)
     # units in a fixed shuffled order: neighbouring units (in code order) tend to have
     # similar sizes, so in order the sizes seen first would mislead the batch cap, and the
     # big units would bunch together; any order gives the same result
@@ -667,8 +915,35 @@ def _run_units(prep, method, tol, fp, ckpt, ex, t0, executor, batch_size, max_re
         return
     nw = n_workers_of(executor)
     seen = [0, 0]
-    batches = batch_plan(todo, codes0, batch_size, nw, seen, work_bytes(prep))
-    n_done = len(done)
+    n_done = int(done.sum())
+    rbytes = result_bytes(prep)
+    t_units = time.perf_counter()
+
+    def room(in_flight):
+        """Units the next batch may hold: with the ``in_flight`` units, at the rates seen
+        so far (regions per unit over all units done, seconds per unit of this run), half
+        of what the budgets left afford (so batches shrink geometrically toward a budget
+        and the one that crosses it is small); at least 1, and 1 while there is no rate."""
+        units = math.inf
+        if max_regions is not None or max_memory is not None:
+            if not n_done:
+                return 1
+            per_unit = max(n_regions / n_done, 1.0)
+            if max_regions is not None:
+                units = min(units, (max_regions - n_regions) / per_unit)
+            if max_memory is not None:
+                units = min(units, (max_memory - n_regions * rbytes) / (per_unit * rbytes))
+        if max_seconds is not None:
+            if not seen[0]:
+                return 1
+            now = time.perf_counter()
+            per_unit = max((now - t_units) / seen[0], 1e-9)
+            units = min(units, (max_seconds - (now - t0)) / per_unit)
+        return max(1, int(min(units, 2 * n_units) / 2) - in_flight)
+
+    budgets = max_regions is not None or max_seconds is not None or max_memory is not None
+    batches = batch_plan(todo, codes0, batch_size, nw, seen, work_bytes(prep),
+                         room if budgets else None)
     own = ex is None
     if own:
         ex = make_executor(executor, (prep, method, tol))
@@ -677,11 +952,10 @@ def _run_units(prep, method, tol, fp, ckpt, ex, t0, executor, batch_size, max_re
             if ckpt is not None:
                 ckpt.save(res)
             n_done += len(res.ids)
-            done |= {int(i) for i in res.ids}
+            done[res.ids] = True
             n_regions += len(res.codes)
             seen[0] += len(res.ids)
             seen[1] += len(res.codes)
-            mem += res.nbytes
             yield ("batch", res)
             del res
             elapsed = time.perf_counter() - t0
@@ -695,20 +969,20 @@ def _run_units(prep, method, tol, fp, ckpt, ex, t0, executor, batch_size, max_re
                     hit = f"`max_regions`={max_regions}"
                 elif max_seconds is not None and elapsed > max_seconds:
                     hit = f"`max_seconds`={max_seconds}"
-                elif max_memory is not None and mem > max_memory:
+                elif max_memory is not None and n_regions * rbytes > max_memory:
                     hit = f"`max_memory`={max_memory} bytes"
                 if hit:
-                    yield ("budget", hit, np.array(sorted(set(range(n_units)) - done), np.int64))
+                    yield ("budget", hit, np.flatnonzero(~done).astype(np.int64))
                     return
     finally:
         if own:
             ex.close()
 
 
-def row_bytes(prep):
-    """Bytes of one region in a batch result (codes as stored + point + radius)."""
-    n_neur = int(sum(prep.dims[1:-1]))
-    return (-(-n_neur // 8) if packable(prep) else n_neur) + 8 * int(prep.dims[0]) + 8
+def result_bytes(prep):
+    """Bytes of one region in an in-memory RegionSet (uint8 code, float64 point and
+    radius): what ``max_memory`` counts."""
+    return int(sum(prep.dims[1:-1])) + 8 * int(prep.dims[0]) + 8
 
 
 def work_bytes(prep):
@@ -818,7 +1092,7 @@ def enumerate_in_units(net, domain, prep, method, tol, *, executor=None, batch_s
         rs = write_region_dir(out, ckpt, net, domain, prep, stats, tol,
                               complete=stop is None)
     else:
-        batches.extend(Checkpoint.read(p) for p in stored)
+        batches.extend(ckpt.read(p) for p in stored)
         if batches:
             codes, pts, radii = assemble(batches, net.n_neurons)
         else:
@@ -872,11 +1146,12 @@ def write_region_dir(path, ckpt, net, domain, prep, stats, tol, complete=True):
 
     Every unit's final rows are known from the shards' unit sizes, so each shard is read
     once, in any order, and its units are written at their offsets: one shard in memory
-    at a time. With ``complete`` the shards are then deleted (the manifest stays: it
-    names the problem).
+    at a time, checked as it is read (:meth:`Checkpoint.read`). With ``complete`` the
+    shards are then deleted (only those in the directory's journal; the manifest stays:
+    it names the problem).
     """
     path = os.fspath(path)
-    shards = ckpt.shards()
+    shards = ckpt.shards(check=False)  # each shard is checked when it is read below
     n_neur = net.n_neurons
     packed = packable(prep)
     width = -(-n_neur // 8) if packed else n_neur
@@ -888,6 +1163,7 @@ def write_region_dir(path, ckpt, net, domain, prep, stats, tol, complete=True):
     first[o] = np.cumsum(sizes[o]) - sizes[o]
     n = int(sizes.sum())
     info = os.path.join(path, REGION_DIR_INFO)
+    ckpt.note(*sorted(_RESULT_NAMES))  # in the journal before they are written
     if os.path.exists(info):
         os.remove(info)
     names = {"codes": (np.uint8, (n, width)), "points": (np.float64, (n, k)),
@@ -899,7 +1175,9 @@ def write_region_dir(path, ckpt, net, domain, prep, stats, tol, complete=True):
     try:
         u = 0
         for shard_path, sh_ids, sh_sizes, _ in shards:
-            b = Checkpoint.read(shard_path)
+            b = ckpt.read(shard_path)
+            if not (np.array_equal(b.ids, sh_ids) and np.array_equal(b.sizes, sh_sizes)):
+                raise ckpt._bad(shard_path, "it changed while the results were being written")
             r0, j = 0, 0
             while j < len(sh_ids):  # runs of consecutive units: one write each
                 j2, size = j + 1, int(sh_sizes[j])
@@ -1080,10 +1358,11 @@ def iter_regions(net, domain, method="auto", *, executor=None, tolerances=None,
         yield enumerate_regions_direct(net, domain, method, tol)
         return
     resume_state, checkpoint = _resume_args(resume, checkpoint, None)
+    ckpt = None if checkpoint is None else Checkpoint(checkpoint, fingerprint(prep, method, tol))
     for ev in run_units(prep, method, tol, executor=executor, batch_size=batch_size,
-                        checkpoint=checkpoint, resume_state=resume_state):
+                        checkpoint=ckpt, resume_state=resume_state):
         if ev[0] in ("batch", "stored"):
-            b = ev[1] if ev[0] == "batch" else Checkpoint.read(ev[1])
+            b = ev[1] if ev[0] == "batch" else ckpt.read(ev[1])
             yield RegionSet(net, domain, unpack(b.codes, b.packed, net.n_neurons),
                             prep.to_domain(b.points), b.radii * prep.scale,
                             stats=RegionStats(method=method, n_lps=int(b.n_lps),
