@@ -156,7 +156,7 @@ def _unit(D, rhs, nrm, valid, pad):
         return A, np.where(valid, rhs / nrm, pad)
 
 
-def layer_rows(lm, pad=np.inf):
+def layer_rows(lm, pad=np.inf, tolerances=None):
     """Constraint rows of one hidden layer on every cell (layout: module docstring).
 
     Parameters
@@ -165,6 +165,9 @@ def layer_rows(lm, pad=np.inf):
         A hidden layer's map from :func:`walk`.
     pad : float
         Right-hand side of invalid rows.
+    tolerances : Tolerances, optional
+        Its ``zero_row`` decides the constant rows (default
+        :data:`~polyregion.config.DEFAULT_TOLERANCES`).
 
     Returns
     -------
@@ -179,7 +182,8 @@ def layer_rows(lm, pad=np.inf):
     G, g, q, act = lm.G, lm.g, lm.q, lm.act
     N, w = g.shape
     nrm = np.linalg.norm(G, axis=2)
-    tiny = DEFAULT_TOLERANCES.zero_row * row_scale(lm)[:, None]
+    tol = DEFAULT_TOLERANCES if tolerances is None else tolerances
+    tiny = tol.zero_row * row_scale(lm)[:, None]
     if isinstance(act, MaxPool):
         k, n_win = act.index.shape[1], act.n_out
         win = act.winners(q)                                        # (N, n_win)
@@ -235,7 +239,7 @@ class Rows:
     co: np.ndarray
 
 
-def cell_rows(net, codes, domain=None, pad=np.inf):
+def cell_rows(net, codes, domain=None, pad=np.inf, tolerances=None):
     """Constraint rows of the cells of ``codes`` and the network's map on each.
 
     Parameters
@@ -247,6 +251,9 @@ def cell_rows(net, codes, domain=None, pad=np.inf):
         Its facets are appended (always valid).
     pad : float
         Right-hand side of invalid rows (their left-hand side is 0).
+    tolerances : Tolerances, optional
+        Its ``zero_row`` decides which rows are constant (``RegionSet.tolerances`` for
+        the cells of a RegionSet; default :data:`~polyregion.config.DEFAULT_TOLERANCES`).
 
     Returns
     -------
@@ -273,7 +280,7 @@ def cell_rows(net, codes, domain=None, pad=np.inf):
         if lm.act is None:
             Mo, co = lm.G, lm.g
             break
-        A, b, ok, lab = layer_rows(lm, pad)
+        A, b, ok, lab = layer_rows(lm, pad, tolerances)
         As.append(A), bs.append(b), oks.append(ok), labs.append(lab)
     if domain is not None:
         A, b, lab = domain_rows(domain, N)

@@ -341,7 +341,7 @@ def _upstream_map(folded: Network, layer: int, region) -> tuple:
     return A, c
 
 
-def hyperplanes(net, batch, layer=0, region=None) -> BNHyperplanes:
+def hyperplanes(net, batch, layer=0, region=None, tolerances=None) -> BNHyperplanes:
     """Reference and switching hyperplanes of a BN layer, conditioned on a batch.
 
     Parameters
@@ -357,6 +357,11 @@ def hyperplanes(net, batch, layer=0, region=None) -> BNHyperplanes:
         For ``layer > 0``: activation code (of the network folded with ``batch``, see
         :func:`fold`) of the parent region; its first ``sum(widths[:layer])`` entries are
         used. On that region the upstream map is affine and the hyperplanes below are exact.
+    tolerances : Tolerances, optional
+        Its ``zero_row`` decides which neurons are constant on the region (``constant``;
+        the rule of the engines, docs/tolerances.md). Default
+        :data:`~polyregion.config.DEFAULT_TOLERANCES`; pass ``rs.tolerances`` for the
+        regions of a RegionSet.
 
     Returns
     -------
@@ -416,7 +421,8 @@ def hyperplanes(net, batch, layer=0, region=None) -> BNHyperplanes:
     gmax = constant_row_scale(normal, W, A) if layer > 0 else constant_row_scale(normal)
     from .config import DEFAULT_TOLERANCES
 
-    constant = (bn.gamma == 0) | (nrm <= DEFAULT_TOLERANCES.zero_row * gmax) | (nrm == 0)
+    zero_row = (DEFAULT_TOLERANCES if tolerances is None else tolerances).zero_row
+    constant = (bn.gamma == 0) | (nrm <= zero_row * gmax) | (nrm == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         off_std = (t[None, :] - bn.beta[:, None]) / bn.gamma[:, None]
         off_std[bn.gamma == 0] = np.nan

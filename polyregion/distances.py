@@ -55,7 +55,7 @@ import numpy as np
 from ._rows import cell_rows, row_count
 from .config import DEFAULT_TOLERANCES
 from .errors import InvalidInputError, SolverError
-from .network import as_points
+from .network import as_points, cell_codes, domain_frame
 
 __all__ = [
     "distance_to_region_boundary", "distance_to_boundary", "RegionDistances",
@@ -83,6 +83,24 @@ def _resolve(rs_or_net, domain, name="rs_or_net"):
         domain = Space(rs_or_net.input_dim)
     domain = as_domain(domain, rs_or_net.input_dim)
     return rs_or_net.for_domain(domain), domain, None
+
+
+def _tolerances(rs, tolerances):
+    """A RegionSet's tolerances, else ``tolerances`` (default DEFAULT_TOLERANCES)."""
+    from .config import Tolerances
+
+    if rs is not None:
+        if tolerances is not None and tolerances != rs.tolerances:
+            raise InvalidInputError(
+                "`tolerances` must be None with a RegionSet (its own `rs.tolerances` are "
+                f"used); got {tolerances!r}.")
+        return rs.tolerances
+    if tolerances is None:
+        return DEFAULT_TOLERANCES
+    if not isinstance(tolerances, Tolerances):
+        raise InvalidInputError(
+            f"`tolerances` must be a polyregion.Tolerances; got {type(tolerances).__name__}.")
+    return tolerances
 
 
 def _points(X, dim, name="X"):
@@ -130,7 +148,7 @@ class RegionDistances:
         return np.minimum(self.distance, self.domain_distance)
 
 
-def distance_to_region_boundary(rs_or_net, X, domain=None, details=False):
+def distance_to_region_boundary(rs_or_net, X, domain=None, details=False, tolerances=None):
     """Exact Euclidean distance from each point to the boundary of its own linear region.
 
     For a point ``x`` in the cell ``P = {y : A y <= b}`` (unit rows, built from the code of
@@ -153,6 +171,10 @@ def distance_to_region_boundary(rs_or_net, X, domain=None, details=False):
     details : bool
         ``True``: return a :class:`RegionDistances` (nearest facet's label, domain
         distance, codes) instead of the array of distances.
+    tolerances : Tolerances, optional
+        Only with a Network: the constant-neuron rule (``zero_row``) that labels the
+        cells, as ``enumerate_regions(..., tolerances=...)`` would (default
+        :data:`~polyregion.config.DEFAULT_TOLERANCES`). A RegionSet's own are used.
 
     Returns
     -------
@@ -174,10 +196,11 @@ def distance_to_region_boundary(rs_or_net, X, domain=None, details=False):
     >>> r.facet.tolist(), r.domain_distance.tolist()
     ([[0, 0, 0]], [1.0])
     """
-    enum_net, dom, _ = _resolve(rs_or_net, domain)
+    enum_net, dom, rs = _resolve(rs_or_net, domain)
+    tol = _tolerances(rs, tolerances)
     X = _points(X, enum_net.input_dim)
     n = X.shape[0]
-    codes = enum_net.codes(X)
+    codes = cell_codes(enum_net, X, tol, *domain_frame(dom))
     dist = np.full(n, np.inf)
     facet = np.full((n, 3), -1, np.int64)
     d = enum_net.input_dim
@@ -189,7 +212,7 @@ def distance_to_region_boundary(rs_or_net, X, domain=None, details=False):
         starts, step = _chunks(n, per)
     for s in starts:
         sl = slice(s, s + step)
-        rows = cell_rows(enum_net, codes[sl])
+        rows = cell_rows(enum_net, codes[sl], tolerances=tol)
         slack = np.where(rows.valid, rows.b - np.einsum("nrd,nd->nr", rows.A, X[sl]), np.inf)
         k = np.argmin(slack, axis=1)
         v = slack[np.arange(len(k)), k]
@@ -298,9 +321,10 @@ class DecisionDistances:
 class _Pieces:
     """Constraint rows and output maps of a set of regions (enumeration coordinates)."""
 
-    def __init__(self, enum_net, domain, codes):
+    def __init__(self, enum_net, domain, codes, tolerances):
         self.n = codes.shape[0]
-        rows = cell_rows(enum_net, codes, domain)
+        self.zero_row = tolerances.zero_row
+        rows = cell_rows(enum_net, codes, domain, tolerances=tolerances)
         self.A, self.b, self.ok = rows.A, rows.b, rows.valid
         self.Mo, self.co = rows.Mo, rows.co
         gn = np.linalg.norm(self.Mo, axis=2)
@@ -325,7 +349,7 @@ def _search(P, x0, c, one_output, rtol_abs, fallback):
         h0 = P.co[:, [c]] - P.co[:, others]
     hn = np.linalg.norm(H, axis=2)
     hv = np.einsum("nkd,d->nk", H, x0) + h0
-    flat = hn <= DEFAULT_TOLERANCES.zero_row * max(P.gscale, 1e-300)
+    flat = hn <= P.zero_row * max(P.gscale, 1e-300)
     with np.errstate(divide="ignore", invalid="ignore"):
         halfLB = np.where(flat, np.where(hv <= 0, 0.0, np.inf), np.maximum(hv, 0.0) / hn)
     LB = np.maximum(regLB[:, None], halfLB)
@@ -447,7 +471,9 @@ def distance_to_decision_boundary(net, X, domain=None, method="auto", max_region
     details : bool
         Return a :class:`DecisionDistances` instead of the array of distances.
     tolerances : Tolerances, optional
-        For the enumerations.
+        For the enumerations and the rows of their regions (default
+        :data:`~polyregion.config.DEFAULT_TOLERANCES`); the regions of a RegionSet use
+        its own ``rs.tolerances``.
 
     Returns
     -------
@@ -489,6 +515,8 @@ def distance_to_decision_boundary(net, X, domain=None, method="auto", max_region
         raise InvalidInputError(
             "`domain` is required with a Network (the boundary is searched inside it).")
     enum_net, dom, rs = _resolve(net, domain, name="net")
+    if rs is not None and tolerances is None:
+        tolerances = rs.tolerances
     X = _points(X, enum_net.input_dim)
     n = X.shape[0]
     scale = dom.scale if dom.bounded else float(np.abs(X).max(initial=0.0)) + 1.0
@@ -531,7 +559,7 @@ def distance_to_decision_boundary(net, X, domain=None, method="auto", max_region
     nfb = 0
     if method == "global":
         edom = rs.domain.inner if hasattr(rs.domain, "origin") else rs.domain
-        P = _Pieces(rs.enum_net, edom, rs.codes)
+        P = _Pieces(rs.enum_net, edom, rs.codes, rs.tolerances)
     for i in range(n):
         x0 = X[i]
         if tie[i]:
@@ -545,7 +573,7 @@ def distance_to_decision_boundary(net, X, domain=None, method="auto", max_region
                                  u * (1 + 1e-6) + rtol_abs)
             lrs = enumerate_regions(enum_net, ldom, max_regions=max_regions,
                                     tolerances=tolerances)
-            P = _Pieces(enum_net, ldom, lrs.codes)
+            P = _Pieces(enum_net, ldom, lrs.codes, lrs.tolerances)
         best, bx, _, bj, k, fb = _search(P, x0, int(pred[i]), one, rtol_abs, fallback)
         nproj[i], nreg[i], nfb = k, P.n, nfb + fb
         dist[i] = best
@@ -594,13 +622,16 @@ def distance_to_boundary(net_or_rs, X, domain=None, decision=True, **kwargs):
     """
     from .regions import RegionSet
 
-    region = distance_to_region_boundary(net_or_rs, X, domain=domain)
+    own = isinstance(net_or_rs, RegionSet)        # its tolerances go to both distances
+    region = distance_to_region_boundary(net_or_rs, X, domain=domain,
+                                         tolerances=None if own else kwargs.get("tolerances"))
     if isinstance(region, tuple):
         region = region[0]
     dec = None
     if decision:
-        if isinstance(net_or_rs, RegionSet):
+        if own:
             net, domain = net_or_rs.net, domain if domain is not None else net_or_rs.domain
+            kwargs.setdefault("tolerances", net_or_rs.tolerances)
         else:
             net = net_or_rs
         if domain is None:

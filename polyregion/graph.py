@@ -58,8 +58,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .config import DEFAULT_TOLERANCES
 from .errors import FileFormatError, InvalidInputError
 from .enumerate.engine import Prepared
+from .network import cell_codes, domain_frame
 
 __all__ = [
     "Complex", "Facets", "LinearRegions", "DecisionBoundary", "EdgeList", "complex_of",
@@ -471,7 +473,8 @@ def _find_across(rs, ctx, ptr, fa, fb, point, normal, radius):
     cands.append(find_code(codes, q))
     for eps in (1e-3, 1e-6):
         x = point + eps * max(radius, t["tol"]) * normal
-        c = rs.enum_net.codes(flat.to_enum(x)[None, :])[0]
+        c = cell_codes(rs.enum_net, flat.to_enum(x)[None, :], rs.tolerances,
+                       *domain_frame(rs.domain))[0]
         cands.append(find_code(codes, np.ascontiguousarray(c.astype(np.uint8))))
     for Q in cands:
         if Q < 0:
@@ -494,10 +497,11 @@ def _resolve(rs, ctx, ptr, fa, fb, fc, fr, nbr, P, f):
     def find(point, radius):
         return _find_across(rs, ctx, ptr, fa, fb, point, fa[f], radius)
 
-    return split_facet(fa[rows], fb[rows], fa[f], fb[f], find, rs.tolerances.feasibility)
+    return split_facet(fa[rows], fb[rows], fa[f], fb[f], find, rs.tolerances.feasibility,
+                       tolerances=rs.tolerances)
 
 
-def split_facet(A, b, a, beta, find, tol, max_pieces=10_000):
+def split_facet(A, b, a, beta, find, tol, max_pieces=10_000, tolerances=None):
     """Cover the facet ``F = {x : a.x = beta, A x <= b}`` by the regions across it.
 
     The general case of neighbour finding: locate the region ``Q`` across the centre of
@@ -513,6 +517,9 @@ def split_facet(A, b, a, beta, find, tol, max_pieces=10_000):
         constraints other than the one on the hyperplane -- or ``None``.
     tol : float
         Pieces whose ``(d-1)``-dimensional inscribed radius is ``<= tol`` are dropped.
+    tolerances : Tolerances, optional
+        The pivot and iteration limits of the in-plane Chebyshev LPs (``rs.tolerances``;
+        default :data:`~polyregion.config.DEFAULT_TOLERANCES`).
 
     Returns
     -------
@@ -538,7 +545,8 @@ def split_facet(A, b, a, beta, find, tol, max_pieces=10_000):
     a = np.ascontiguousarray(a, dtype=np.float64)
     out = []
     stack = [(np.asarray(A, float).reshape(-1, len(a)), np.asarray(b, float))]
-    lp = dict(piv_tol=1e-11, opt_tol=1e-13, max_iter=10_000)
+    lpt = DEFAULT_TOLERANCES if tolerances is None else tolerances
+    lp = dict(piv_tol=lpt.pivot, opt_tol=lpt.pivot * 1e-2, max_iter=lpt.max_simplex_iter)
 
     def cheb(Ar, br):
         Ar = np.ascontiguousarray(Ar, dtype=np.float64).reshape(-1, len(a))

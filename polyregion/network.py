@@ -484,6 +484,126 @@ def _stack_codes(codes, rows):
     return np.concatenate([c[rows] for c in codes], axis=1)
 
 
+def domain_frame(domain):
+    """``(center, scale)`` of the engines' unit coordinates ``x = (t - center) / scale``
+    on ``domain`` (enumeration coordinates ``t``): the centre and half-diagonal of its
+    bounding box, or ``0`` and ``1`` when it is unbounded (docs/tolerances.md, rule 1)."""
+    if domain.bounded:
+        lo, hi = domain.bounds()
+        return 0.5 * (lo + hi), float(0.5 * np.linalg.norm(hi - lo))
+    return np.zeros(domain.dim), 1.0
+
+
+def cell_codes(net, X, tolerances=None, center=None, scale=1.0):
+    """Activation codes of the rows of ``X`` as the engines label their cells.
+
+    :meth:`Network.codes` plus the constant-neuron rule of the engines with
+    ``tolerances.zero_row`` (docs/tolerances.md, rule 4): on the cell of a point (its
+    code in the layers before), a neuron whose row ``G_i`` has norm at most ``zero_row``
+    times ``max(max_i ||G_i||, max_i sum_j |W_ij| ||M_j||)`` is constant there. It then
+    takes the piece of its value at ``center`` (the origin of the engines' unit
+    coordinates, where they evaluate it), a value within the engines' margin below a
+    breakpoint taking the upper piece. These are the codes of the regions that
+    ``enumerate_regions(..., tolerances=tolerances)`` reports on a domain with this
+    ``center`` and ``scale`` (:func:`domain_frame`); they differ from
+    :meth:`Network.codes` only at neurons whose hyperplane is negligible on the cell
+    (below ``zero_row``) and yet crosses it. Max layers keep the forward pass's code.
+
+    Parameters
+    ----------
+    net : Network
+        In the coordinates of ``X`` (``RegionSet.enum_net``).
+    X : array_like (n, input_dim)
+    tolerances : Tolerances, optional
+        Default :data:`polyregion.config.DEFAULT_TOLERANCES`.
+    center : array_like (input_dim,), optional
+        Default the origin.
+    scale : float
+
+    Returns
+    -------
+    ndarray (n, n_neurons) uint8
+
+    Notes
+    -----
+    Cost: one forward pass plus, per layer, a sort of the points' codes and the affine
+    map of every distinct cell among the points, ``O(cells * w_l * w_{l-1} * d)``.
+
+    Examples
+    --------
+    A neuron of slope 1e-8 next to slope-1 neurons is constant with ``zero_row=1e-6``:
+    its value at the centre, 0, is on the breakpoint, so it takes the upper piece.
+
+    >>> import numpy as np, polyregion as pr
+    >>> from polyregion.network import cell_codes
+    >>> net = pr.Network.from_arrays([np.array([[1.0, 0.0], [0.0, 1.0], [1e-8, 0.0]]),
+    ...                               np.ones((1, 3))], [np.zeros(3), np.zeros(1)])
+    >>> X = np.array([[-0.5, 0.5]])
+    >>> net.codes(X), cell_codes(net, X, pr.Tolerances(zero_row=1e-6))
+    (array([[0, 1, 0]], dtype=uint8), array([[0, 1, 1]], dtype=uint8))
+    """
+    from .config import DEFAULT_TOLERANCES
+
+    tol = DEFAULT_TOLERANCES if tolerances is None else tolerances
+    zr = tol.zero_row
+    X = net._check_X(X)
+    n, d = X.shape
+    center = np.zeros(d) if center is None else np.asarray(center, dtype=np.float64)
+    layers = net.effective_layers()
+    acts = net.activations
+    rule = _CancelRule(layers, acts, X)
+    grp = np.zeros(n, np.int64)        # the cell of each point in the layers done so far
+    M, c = np.eye(d)[None], np.zeros((1, d))   # each cell's input map z = M t + c
+    codes, z = [], X
+    for l, (W, b) in enumerate(layers[:-1]):
+        act = acts[l]
+        u = z @ W.T + b
+        u_cmp = rule.adjust(l, u, lambda rows: _stack_codes(codes, rows))
+        G = np.einsum("ij,gjd->gid", W, M)
+        g = c @ W.T + b
+        if isinstance(act, MaxPool):
+            j = act.piece(u)
+        else:
+            j = act.piece(u_cmp)
+            nrm = np.linalg.norm(G, axis=2)
+            gmax = nrm.max(axis=1)
+            if l == 0:
+                zs, ub, vb = gmax, 0.0, 0.0
+            else:
+                mn = np.linalg.norm(M, axis=2)
+                winf = float(np.abs(W).sum(axis=1).max())
+                zs = np.maximum(gmax, (mn @ np.abs(W).T).max(axis=1))
+                ub = winf * scale * mn.max(axis=1)
+                vb = winf * np.abs(M @ center + c).max(axis=1) + float(np.abs(b).max())
+            const = (nrm <= zr * zs[:, None]) | (nrm == 0)
+            if const.any():
+                gu = G @ center + g                            # value at the centre
+                cm = zr * (np.maximum(scale * gmax, ub) + np.maximum(np.abs(gu).max(axis=1), vb))
+                pc = (gu[..., None] >= np.asarray(act.breakpoints) - cm[:, None, None])
+                pc = pc.sum(axis=2).astype(np.uint8)
+                on = const[grp]
+                j = np.where(on, pc[grp], j)
+        codes.append(j)
+        # the cells of the layers done so far: (previous cell, this layer's code)
+        key = np.ascontiguousarray(np.hstack([grp[:, None].view(np.uint8), j]))
+        _, first, inv = np.unique(key.view(np.dtype((np.void, key.shape[1]))).ravel(),
+                                  return_index=True, return_inverse=True)
+        parent, jj, grp = grp[first], j[first], inv.ravel()
+        if isinstance(act, MaxPool):
+            win = act.winners(jj)
+            M = np.take_along_axis(G[parent], win[..., None], axis=1)
+            c = np.take_along_axis(g[parent], win, axis=1)
+            z = np.take_along_axis(u, act.winners(j), axis=1)
+        else:
+            s, t0 = np.asarray(act.slopes)[jj], np.asarray(act.intercepts)[jj]
+            M = s[..., None] * G[parent]
+            c = s * g[parent] + t0
+            z = np.asarray(act.slopes)[j] * u + np.asarray(act.intercepts)[j]
+    if not codes:
+        return np.zeros((n, 0), np.uint8)
+    return np.concatenate(codes, axis=1)
+
+
 class Network:
     """A feed-forward CPA network.
 

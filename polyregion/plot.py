@@ -212,7 +212,7 @@ def _batched(rs):
     """
     from ._rows import cell_rows
 
-    rows = cell_rows(rs.enum_net, rs.codes, rs.domain)
+    rows = cell_rows(rs.enum_net, rs.codes, rs.domain, tolerances=rs.tolerances)
     return rows.A, rows.b, rows.labels, rows.Mo, rows.co
 
 

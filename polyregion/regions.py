@@ -53,17 +53,20 @@ class RegionStats:
                 f"lps_per_region={self.lps_per_region:.3g})")
 
 
-def cell_constraints(enum_net, code, domain=None):
+def cell_constraints(enum_net, code, domain=None, tolerances=None):
     """All constraints ``A x <= b`` of the cell with activation ``code``.
 
     Rows are unit-normalised. ``labels[i] = (layer, unit, breakpoint)`` names the neuron
     hyperplane of row ``i``; domain facets have ``layer = -1`` and ``unit`` = facet index.
     For a max layer, ``unit`` is the window and ``breakpoint`` the position of the entry
     compared with the window's maximum (the row says ``u_j <= u_max``). Neurons (and
-    comparisons) that are constant on the cell contribute no row.
+    comparisons) that are constant on the cell contribute no row: rows of norm at most
+    ``tolerances.zero_row`` (default :data:`~polyregion.config.DEFAULT_TOLERANCES`) times
+    the layer's row scale (docs/tolerances.md, rule 4).
     """
     from .network import MaxPool, constant_row_scale
 
+    zero_row = (DEFAULT_TOLERANCES if tolerances is None else tolerances).zero_row
     k = enum_net.input_dim
     code = np.asarray(code).ravel()
     rows, rhs, labels = [], [], []
@@ -91,7 +94,7 @@ def cell_constraints(enum_net, code, domain=None):
                 for p, j in enumerate(act.windows[u]):
                     D = G[j] - G[i]
                     nrm = np.linalg.norm(D)
-                    if j == i or nrm <= DEFAULT_TOLERANCES.zero_row * gmax or nrm == 0:
+                    if j == i or nrm <= zero_row * gmax or nrm == 0:
                         continue
                     rows.append(D)  # u_j <= u_i
                     rhs.append(g[i] - g[j])
@@ -103,7 +106,7 @@ def cell_constraints(enum_net, code, domain=None):
         piece = code[off:off + W.shape[0]].astype(int)
         for j in range(W.shape[0]):
             nrm = np.linalg.norm(G[j])
-            if nrm <= DEFAULT_TOLERANCES.zero_row * gmax or nrm == 0:
+            if nrm <= zero_row * gmax or nrm == 0:
                 continue
             q = piece[j]
             if q > 0:  # u >= t[q-1]:  -G x <= g - t
@@ -382,7 +385,7 @@ class RegionSet:
     def constraints(self, i):
         """All (possibly redundant) constraints of region ``i``: ``(A, b, labels)``."""
         i = self._check_i(i)
-        return cell_constraints(self.enum_net, self.codes[i], self.domain)
+        return cell_constraints(self.enum_net, self.codes[i], self.domain, self.tolerances)
 
     def halfspaces(self, i, with_labels=False):
         """Irredundant H-representation ``(A, b)`` of region ``i``: ``{x : A x <= b}``.
@@ -411,8 +414,12 @@ class RegionSet:
     def locate(self, x):
         """Index of the region holding each point, or -1 (outside the domain or unknown).
 
-        ``x`` of shape (dim,) returns an int; shape (n, dim) an int array.
+        ``x`` of shape (dim,) returns an int; shape (n, dim) an int array. A point's code
+        follows the constant-neuron rule of the enumeration with ``self.tolerances``
+        (:func:`polyregion.network.cell_codes`).
         """
+        from .network import cell_codes, domain_frame
+
         try:
             X = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -421,7 +428,7 @@ class RegionSet:
         X = np.atleast_2d(X)
         if X.shape[1] != self.dim:
             raise InvalidInputError(f"`x` must have {self.dim} columns; got shape {X.shape}.")
-        codes = self.enum_net.codes(X)
+        codes = cell_codes(self.enum_net, X, self.tolerances, *domain_frame(self.domain))
         inside = self.domain.contains(X)
         out = self.index_of_codes(codes)
         out[~inside] = -1

@@ -408,6 +408,20 @@ def _partition(P, R, a, beta, tol, sign):
 
 
 @njit(cache=True)
+def _keep_side(P, R, a, beta, sign):
+    """The pool after ``{a.x = beta}`` was decided not to cut the cell, which keeps side
+    ``sign``: points strictly on that side, radii clipped to the hyperplane. The part of
+    the cell beyond it is a sliver thinner than ``tol`` (the decision rule) that still
+    belongs to the outer box and the cell's rows, so a pool point (or its ball) may lie
+    in it: it would be a witness on the wrong side of its own code. If no point is left
+    (only after a tolerance-artefact decision), the pool is kept as it is."""
+    P2, R2 = _partition(P, R, a, beta, 0.0, sign)
+    if P2.shape[0] == 0:
+        return P, R
+    return P2, R2
+
+
+@njit(cache=True)
 def _partition_vertices(VX, VB, a, beta, sign):
     """Vertices on the closed side ``sign`` (up to rounding): vertices of the piece."""
     n, k = VX.shape
@@ -482,7 +496,10 @@ def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps,
                 cut_found = True
             elif out == ABOVE and not cut_found:
                 code[idx] = q + 1
+                P, R = _keep_side(P, R, a, beta, 1.0)
             else:
+                if out == BELOW:
+                    P, R = _keep_side(P, R, a, beta, -1.0)
                 break
     return (CA[:nc].copy(), Cb[:nc].copy(), Ci[:nc].copy(), Cq[:nc].copy(), P, R, VX,
             VB)
@@ -613,10 +630,12 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
                 code[idx] = q + 1
                 if ga:
                     P, R = _add_point(P, R, xa, ra)
+                P, R = _keep_side(P, R, a, beta, 1.0)
                 continue
             if out == BELOW:
                 if gb:
                     P, R = _add_point(P, R, xb, rb)
+                P, R = _keep_side(P, R, a, beta, -1.0)
                 continue
             # split: the above piece is pushed, the below piece continues here
             m = A.shape[0]

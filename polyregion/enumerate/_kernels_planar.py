@@ -607,8 +607,12 @@ def _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A
             else:
                 # a side too thin to be a region stays in the cell: not its exact polygon
                 dbt = dbt or keep
+                # the witness moves to the kept side: the old one may lie in the sliver
                 if ka:
                     code[idx] = q + 1
+                    px, py, r = pax, pay, ra
+                elif kb:
+                    px, py, r = pbx, pby, rb
             # kb only: the cell stays below; neither: too thin on both sides, code q
         if max_regions > 0 and n_out >= max_regions and len(stack) > 0:
             complete = False

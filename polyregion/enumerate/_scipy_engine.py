@@ -95,7 +95,7 @@ def enumerate_scipy(prep, tol, max_regions=None):
                 if ne:
                     stack.append((A2, b2, x2, r2, code.copy(), G, g, sc, l, h))
                     A, b = np.vstack([A, -a[None]]), np.append(b, -beta)
-                    r = min(r, s)
+                r = min(r, s)  # a no-cut leaves a sliver beyond: the ball stops at the plane
                 code[idx] = q + 1
             elif s < -feas:
                 ne, A2, b2, x2, r2 = side(A, b, -a, -beta)
@@ -104,7 +104,7 @@ def enumerate_scipy(prep, tol, max_regions=None):
                     c2[idx] = q + 1
                     stack.append((A2, b2, x2, r2, c2, G, g, sc, l, h))
                     A, b = np.vstack([A, a[None]]), np.append(b, beta)
-                    r = min(r, -s)
+                r = min(r, -s)
             else:
                 neb, Ab, bb, xb, rb = side(A, b, a, beta)
                 nea, Aa, ba, xa, ra = side(A, b, -a, -beta)
@@ -115,9 +115,9 @@ def enumerate_scipy(prep, tol, max_regions=None):
                     A, b, p, r = Ab, bb, xb, rb
                 elif nea or (not neb and ra > rb):
                     code[idx] = q + 1
-                    if nea:
+                    if nea or ra > 0:  # the witness moves to the side of the code
                         p, r = xa, ra
-                elif neb:
+                elif neb or rb > 0:
                     p, r = xb, rb
         if max_regions is not None and len(out_c) > max_regions and stack:
             return out_c, out_p, out_r, n_lps, False

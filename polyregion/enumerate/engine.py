@@ -457,4 +457,12 @@ def _run_kernel(method, prep, A0, b0, tol, max_regions=None, polygons=None):
 
         codes, pts, radii, n_lps, complete = enumerate_scipy(prep, tol, max_regions)
         n_retries = n_failed = 0
+    if len(radii) and len(prep.Ws) >= 2:
+        # every witness inside its own cell, against all hyperplanes of its code
+        from ._witness import check_witnesses
+
+        C = np.array(codes, dtype=np.uint8).reshape(len(radii), -1)
+        pts, radii, n_clip, n_fix = check_witnesses(prep, A0, b0, C, pts, radii, tol)
+        if n_clip or n_fix:
+            extra = dict(extra, witness_radius_clipped=n_clip, witness_resolved=n_fix)
     return codes, pts, radii, n_lps, n_retries, n_failed, extra, complete
