@@ -26,7 +26,8 @@ REGIONS_FORMAT_VERSION = 1
 LOAD_CHECK_SAMPLES = 256
 """:meth:`RegionSet.load` recomputes the code of the stored point of this many regions,
 chosen at random with a fixed seed (all of them in a smaller file), with the network's
-forward pass and refuses the file when one differs from the stored code."""
+forward pass and the file's tolerances (:func:`polyregion.network.cell_codes`, as
+:meth:`RegionSet.locate`), and refuses the file when one differs from the stored code."""
 
 _REGION_MEMBERS = {"format_version", "codes", "points", "radii", "stats", "tolerances"}
 
@@ -271,7 +272,11 @@ def _check_loaded(net, domain, data, tolerances, path):
     if n:
         pick = np.sort(np.random.default_rng(0).choice(n, min(n, LOAD_CHECK_SAMPLES),
                                                        replace=False))
-        got = net.for_domain(domain).codes(points[pick])
+        from .network import cell_codes, domain_frame
+
+        # the codes the engines give the cells of these points, with the file's tolerances
+        got = cell_codes(net.for_domain(domain), points[pick], tolerances,
+                         *domain_frame(domain))
         wrong = np.flatnonzero(np.any(got != codes[pick], axis=1))
         if len(wrong):
             i = int(pick[wrong[0]])

@@ -682,3 +682,17 @@ def test_regionset_file_unused_members_are_never_decompressed(saved_rs, tmp_path
     opened = _record_opens(monkeypatch)
     assert pr.RegionSet.load(path) == rs
     assert "codes.npy" in opened and "junk.npy" not in opened
+
+
+def test_regionset_file_with_a_neuron_constant_at_its_tolerances_loads(tmp_path):
+    # the third neuron's row (1e-8) is below zero_row=1e-6: the engines take it as constant
+    # (upper piece, its value at the centre is 0), while the plain forward pass puts the
+    # points with x < 0 on its lower piece; the file is valid and must load
+    net = pr.Network.from_arrays([np.array([[1.0, 0.0], [0.0, 1.0], [1e-8, 0.0]]),
+                                  np.ones((1, 3))], [np.zeros(3), np.zeros(1)])
+    rs = pr.enumerate_regions(net, pr.Box.cube(2), tolerances=pr.Tolerances(zero_row=1e-6))
+    assert rs.codes[:, 2].tolist() == [1, 1, 1, 1]
+    assert not np.array_equal(net.codes(rs.points), rs.codes)
+    rs.save(tmp_path / "c.npz")
+    back = pr.RegionSet.load(tmp_path / "c.npz")
+    assert back == rs and back.tolerances == rs.tolerances

@@ -26,6 +26,11 @@ HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolera
 HIGHS_METHODS = ("highs-ds", "highs-ipm")
 
 
+#: Right-hand sides beyond this (unit rows, unit-scale coordinates) are at infinity for
+#: HiGHS, which reads |values| >= 1e20 as infinite: such rows are handled before it runs.
+FAR = 1e12
+
+
 def cheb_highs(A, b, m):
     """Chebyshev radius (capped at 1) and centre of ``{A[:m] x <= b[:m]}`` (unit rows).
 
@@ -40,6 +45,19 @@ def cheb_highs(A, b, m):
     k = A.shape[1]
     if m == 0:
         return 1.0, np.zeros(k)
+    if np.min(b) <= -FAR:
+        # a row beyond FAR: the cell lies farther than FAR from the origin, where the
+        # unit-scale coordinates hold no full-dimensional cell (HiGHS would read the
+        # right-hand side as -inf and report a model error)
+        x = np.zeros(k)
+        return min(1.0, float(np.min(b - A @ x))), x
+    near = b < FAR  # rows farther than FAR cannot touch a ball near the origin
+    if not np.any(near):
+        x = np.zeros(k)
+        return min(1.0, float(np.min(b - A @ x))), x
+    A_all, b_all = A, b
+    A, b = A[near], b[near]
+    m = A.shape[0]
     c = np.zeros(k + 1)
     c[-1] = -1.0
     A_ub = np.hstack([A, np.ones((m, 1))])
@@ -54,7 +72,7 @@ def cheb_highs(A, b, m):
             continue
         if res.status == 0 and res.x is not None and np.all(np.isfinite(res.x)):
             x = np.ascontiguousarray(res.x[:k])
-            r = min(1.0, float(np.min(b - A @ x)))
+            r = min(1.0, float(np.min(b_all - A_all @ x)))  # verified on every row
             return r, x
         messages.append(f"{method}: status {res.status} ({res.message})")
     # The LP is always feasible and bounded (r is free below and capped at 1), so a
