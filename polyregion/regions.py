@@ -34,7 +34,29 @@ _REGION_MEMBERS = {"format_version", "codes", "points", "radii", "stats", "toler
 
 @dataclass
 class RegionStats:
-    """Counters that explain the cost of an enumeration."""
+    """Counters that explain the cost of an enumeration.
+
+    Attributes
+    ----------
+    method : str
+        The method that ran (``"lp"``, ``"planar"``, ``"scipy"``, ...).
+    seconds : float
+        Wall time of the enumeration.
+    n_lps : int
+        Linear programs solved (Chebyshev and vertex LPs; the planar path's rare exact
+        inscribed-circle solves).
+    n_regions : int
+        Regions returned.
+    n_retries : int
+        Simplex solves that failed or were inconsistent from the warm start and were
+        repeated from the cold basis.
+    n_failed : int
+        Solves that failed twice in the Numba simplex and were re-solved by HiGHS (the
+        answer used is HiGHS'; a solve HiGHS cannot do raises ``SolverError``).
+    extra : dict
+        Method-specific counters (docs/tolerances.md and the kernels' ``ST_*`` names),
+        e.g. ``witness_radius_clipped`` and ``witness_resolved``.
+    """
 
     method: str = ""
     seconds: float = 0.0

@@ -963,17 +963,20 @@ def _run_units(prep, method, tol, fp, ckpt, ex, t0, executor, batch_size, max_re
                 callback({"regions": n_regions, "units_done": n_done, "units_total": n_units,
                           "frontier": n_units - n_done, "seconds": elapsed,
                           "rate": n_regions / max(elapsed, 1e-9)})
-            if n_done < n_units:
-                hit = None
-                if max_regions is not None and n_regions > max_regions:
-                    hit = f"`max_regions`={max_regions}"
-                elif max_seconds is not None and elapsed > max_seconds:
+            # max_regions is a promise about the result ("more regions than this raise"),
+            # so it is checked after the last batch too; time and memory only matter
+            # while work is left
+            hit = None
+            if max_regions is not None and n_regions > max_regions:
+                hit = f"`max_regions`={max_regions}"
+            elif n_done < n_units:
+                if max_seconds is not None and elapsed > max_seconds:
                     hit = f"`max_seconds`={max_seconds}"
                 elif max_memory is not None and n_regions * rbytes > max_memory:
                     hit = f"`max_memory`={max_memory} bytes"
-                if hit:
-                    yield ("budget", hit, np.flatnonzero(~done).astype(np.int64))
-                    return
+            if hit:
+                yield ("budget", hit, np.flatnonzero(~done).astype(np.int64))
+                return
     finally:
         if own:
             ex.close()
