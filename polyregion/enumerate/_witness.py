@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SolverError
+from ..network import constant_row_scale
 from ._highs import cheb_highs
 
 CHUNK = 2048
@@ -36,7 +37,7 @@ def _rows_of(prep, A0, b0, code, zero_row):
         W, bias = prep.Ws[l], prep.bs[l]
         G, g = W @ M, W @ c + bias
         nrm = np.linalg.norm(G, axis=1)
-        thr = zero_row * _row_scale(G, W, M, l)
+        thr = zero_row * (constant_row_scale(G, W, M) if l > 0 else constant_row_scale(G))
         nb = int(prep.n_bp[l])
         t = prep.bps[l, :nb]
         piece = code[off:off + W.shape[0]].astype(np.int64)
@@ -57,14 +58,6 @@ def _rows_of(prep, A0, b0, code, zero_row):
     n = np.linalg.norm(A, axis=1)
     keep = n > 0
     return A[keep] / n[keep, None], b[keep] / n[keep]
-
-
-def _row_scale(G, W, M, l):
-    """The constant-row scale of :func:`polyregion.network.constant_row_scale`."""
-    gmax = float(np.linalg.norm(G, axis=1).max()) if G.size else 0.0
-    if l == 0:
-        return gmax
-    return max(gmax, float((np.abs(W) @ np.linalg.norm(M, axis=1)).max()))
 
 
 def _slacks(prep, A0, b0, codes, X, zero_row):
