@@ -30,6 +30,8 @@ from .sampling import estimate_count, verify
 from .certify import Certificate, certify
 from .distances import (distance_to_boundary, distance_to_decision_boundary,
                         distance_to_region_boundary)
+from .windows import (LocalComplexity, PathRegions, local_complexity, regions_along,
+                      window)
 from . import bn  # noqa: E402  (after Network: bn imports it)
 from . import plot  # noqa: E402  (matplotlib is imported lazily inside)
 from . import graph  # noqa: E402  (networkx is imported lazily inside)
@@ -58,5 +60,6 @@ __all__ = [
     "distance_to_region_boundary", "distance_to_boundary", "distance_to_decision_boundary",
     "PolyregionError", "InvalidNetworkError", "InvalidDomainError", "InvalidInputError",
     "FileFormatError", "SolverError", "BudgetExceededError", "ExecutorError",
-    "CheckpointError",
+    "CheckpointError", "window", "local_complexity", "LocalComplexity", "regions_along",
+    "PathRegions",
 ]

@@ -527,18 +527,13 @@ def window_hits(net, batch, x0, r, closed=True) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- density
-def _density_chunk(net, X, r, directions, tolerances):
+def _density_domains(X, r, directions):
     from .domain import Box, Slice
-    from .enumerate import enumerate_regions
 
-    out = np.empty(X.shape[0], dtype=np.int64)
-    for i, x0 in enumerate(X):
-        if directions is None:
-            dom = Box(x0 - r[i], x0 + r[i])
-        else:
-            dom = Slice(x0, directions, Box.cube(directions.shape[0], radius=r[i]))
-        out[i] = len(enumerate_regions(net, dom, tolerances=tolerances))
-    return out
+    if directions is None:
+        return [Box(x0 - r[i], x0 + r[i]) for i, x0 in enumerate(X)]
+    return [Slice(x0, directions, Box.cube(directions.shape[0], radius=r[i]))
+            for i, x0 in enumerate(X)]
 
 
 def local_density(net, X, r, batch=None, directions=None, executor=None, tolerances=None,
@@ -558,8 +553,9 @@ def local_density(net, X, r, batch=None, directions=None, executor=None, toleran
     directions : array_like (k, input_dim), optional
         Count in the k-D slice ``{x + t @ directions : |t|_inf <= r}`` instead of the full
         window (regions of the slice, i.e. regions meeting the sliced window).
-    executor : concurrent.futures.Executor, optional
-        Chunks of points are mapped on it (e.g. a ProcessPoolExecutor); default serial.
+    executor : concurrent.futures.Executor, int, "processes" or dask.distributed.Client, optional
+        Chunks of points are mapped on it (e.g. a ProcessPoolExecutor), as in
+        :func:`polyregion.local_complexity`; default serial.
     tolerances : Tolerances, optional
         Passed to :func:`~polyregion.enumerate_regions`.
     chunk_size : int
@@ -569,7 +565,8 @@ def local_density(net, X, r, batch=None, directions=None, executor=None, toleran
     -------
     ndarray of int64, shape (n,)
         Number of full-dimensional regions with interior in each window (exact enumeration
-        in ``Box(x - r, x + r)``).
+        in ``Box(x - r, x + r)``). :func:`polyregion.local_complexity` gives the same
+        counts with per-window budgets, clipping to a valid range and timings.
 
     Examples
     --------
@@ -594,13 +591,13 @@ def local_density(net, X, r, batch=None, directions=None, executor=None, toleran
             )
     if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise InvalidInputError(f"`chunk_size` must be a positive int; got {chunk_size!r}.")
+    from .windows import count_in_domains
+
     plain = fold(net, batch)
-    if executor is None:
-        return _density_chunk(plain, X, r, directions, tolerances)
-    starts = range(0, X.shape[0], chunk_size)
-    futures = [executor.submit(_density_chunk, plain, X[s:s + chunk_size], r[s:s + chunk_size],
-                               directions, tolerances) for s in starts]
-    return np.concatenate([f.result() for f in futures]) if futures else np.zeros(0, np.int64)
+    counts, *_ = count_in_domains(plain, _density_domains(X, r, directions),
+                                  executor=executor, tolerances=tolerances,
+                                  chunk_size=int(chunk_size))
+    return counts
 
 
 # ---------------------------------------------------------------------------- jitter
