@@ -51,8 +51,8 @@ from numba import njit, objmode
 
 from ._kernels_const import deeper_layer_scales, layer_margin, layer_norms
 from ._highs import TICK_EVERY, tick
-from ._kernels_lp import (LP_OPTIMAL, VX_OPTIMAL, cheb_solve, cold_basis,
-                          vertex_from_point, vertex_max)
+from ._kernels_lp import LP_OPTIMAL, cheb_solve, cold_basis
+from ._kernels_simplex import BD_OPTIMAL, BD_STOPPED, bd_max
 
 # stats layout (returned to the driver)
 ST_LPS = 0  # LPs solved: Chebyshev LPs plus vertex LPs (ST_VLPS)
@@ -62,13 +62,14 @@ ST_BOX = 3  # decisions made by the outer box (no LP)
 ST_POOL = 4  # splits proved by two pool points (no LP)
 ST_ENTRY_LPS = 5  # LPs spent on layer-entry candidate pruning
 ST_EMPTY = 6  # Chebyshev LPs that found the side empty (hyperplane does not cut)
-ST_VLPS = 7  # vertex LPs that pivoted at least once or started from a pool point
-ST_VCHECKS = 8  # vertex LPs whose start vertex was already optimal (a certificate check)
-ST_PIVOTS = 9  # pivots of the vertex LPs
+ST_VLPS = 7  # vertex LPs (bounded dual simplex, :mod:`._kernels_simplex`)
+ST_VCHECKS = 8  # cuts proved by a known vertex of the cell and a pool ball (no LP)
+ST_PIVOTS = 9  # dual simplex iterations of the vertex LPs
 ST_CONE = 10  # cuts proved by a vertex and a pool ball (no Chebyshev LP)
 ST_VERTEX_NO_CUT = 11  # no-cut decisions certified by a vertex LP
 N_STATS = 12
 MAX_VERTICES = 48  # vertices kept per cell
+VERTEX_PTOL = 1e-12  # primal feasibility tolerance of the vertex LP (unit-scale coordinates)
 
 BELOW = 0  # the cell lies (up to a sliver thinner than tol) in a.x <= beta
 ABOVE = 1
@@ -157,6 +158,21 @@ def _initial_box(A0, b0, k):
 
 
 @njit(cache=True)
+def _general_domain_rows(A0):
+    """Which domain rows are not axis-aligned: those stay rows of the vertex LP, the
+    axis-aligned ones are exact bounds of the outer box (:func:`_initial_box`)."""
+    m0, k = A0.shape
+    gen = np.ones(m0, np.bool_)
+    for j in range(m0):
+        nz = 0
+        for t in range(k):
+            if A0[j, t] != 0.0:
+                nz += 1
+        gen[j] = nz != 1
+    return gen
+
+
+@njit(cache=True)
 def _row_norms(G):
     """Euclidean norms of the rows of ``G``."""
     out = np.empty(G.shape[0])
@@ -233,19 +249,46 @@ def _violation(A, b, v):
 
 
 @njit(cache=True)
-def _probe(A, b, basis, P, R, VX, VB, c, gamma, tol, piv_tol, opt_tol, max_iter, stats):
+def _general_rows(m, gen0):
+    """Indices of the cell's rows that are not bounds: the domain's rows that are not
+    axis-aligned (``gen0``), then every row added by a cut."""
+    m0 = gen0.shape[0]
+    n = 0
+    for j in range(m0):
+        if gen0[j]:
+            n += 1
+    rows = np.empty(n + m - m0, np.int64)
+    n = 0
+    for j in range(m0):
+        if gen0[j]:
+            rows[n] = j
+            n += 1
+    for j in range(m0, m):
+        rows[n] = j
+        n += 1
+    return rows
+
+
+@njit(cache=True)
+def _probe(A, b, basis, P, R, VX, lo, hi, gen0, c, gamma, tol, piv_tol, opt_tol, max_iter,
+           stats):
     """Is the side ``{c.x >= gamma}`` (which holds no pool point) a region?
 
-    Returns ``(nonempty, x, r, bas, got_bas, v, vb, got_v)``: a point with certified
-    radius when non-empty, a new simplex basis (``got_bas``) and a new vertex of the cell
+    First a known vertex of the cell beyond the hyperplane (with a pool ball: the cone
+    test); then ``max c.x`` over the cell by the bounded dual simplex
+    (:func:`._kernels_simplex.bd_max`: the outer box ``[lo, hi]`` as variable bounds, the
+    cut rows and non-axis-aligned domain rows as rows), whose certificate decides "no
+    cut" and whose optimal vertex feeds the cone test; the side's Chebyshev LP only when
+    neither is conclusive.
+
+    Returns ``(nonempty, x, r, bas, got_bas, v, got_v)``: a point with certified radius
+    when non-empty, a new simplex basis (``got_bas``) and a new point of the closed cell
     (``got_v``) to remember.
     """
     k = c.shape[0]
     m = A.shape[0]
     nv = VX.shape[0]
-    noB = np.zeros(k, np.int64)
     nox = np.zeros(k)
-    B0 = noB
     if nv > 0:
         ib = 0
         best = -np.inf
@@ -260,63 +303,56 @@ def _probe(A, b, basis, P, R, VX, VB, c, gamma, tol, piv_tol, opt_tol, max_iter,
             x, r = _cone(P, R, VX[ib], _violation(A, b, VX[ib]), c, gamma, tol)
             if r > 2.0 * tol:
                 stats[ST_CONE] += 1
-                return True, x, r, basis, False, nox, noB, False
-        B0 = VB[ib].copy()
-        ok = True
-    else:
-        ip = 0
-        for i in range(1, R.shape[0]):
-            if R[i] > R[ip]:
-                ip = i
-        ok, _x0, B0 = vertex_from_point(A, b, m, P[ip], c, piv_tol)
-    if ok:
-        st, val, bound, v, vb, npiv = vertex_max(A, b, m, c, B0, opt_tol, piv_tol, max_iter)
-        if st == VX_OPTIMAL:
-            got_v = npiv > 0 or nv == 0
-            if got_v:
-                stats[ST_VLPS] += 1
-                stats[ST_LPS] += 1
-            else:
                 stats[ST_VCHECKS] += 1
-            stats[ST_PIVOTS] += npiv
-            if bound + k * opt_tol <= gamma + 0.5 * tol and val <= gamma + 0.5 * tol:
-                stats[ST_VERTEX_NO_CUT] += 1
-                return False, nox, 0.0, basis, False, v, vb, got_v
-            if val > gamma + tol:
-                x, r = _cone(P, R, v, _violation(A, b, v), c, gamma, tol)
-                if r > 2.0 * tol:
-                    stats[ST_CONE] += 1
-                    return True, x, r, basis, False, v, vb, got_v
-            ne, x, r, bas = _side(A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol,
-                                  max_iter, stats)
-            return ne, x, r, bas, True, v, vb, got_v
+                return True, x, r, basis, False, nox, False
+    rows = _general_rows(m, gen0)
+    # decision mode: the solve stops once its certificate puts the far side in the slab
+    # of width tol/2 beyond the hyperplane
+    thr = gamma + 0.5 * tol - k * opt_tol
+    st, val, bound, v, nit = bd_max(A, b, rows, lo, hi, c, VERTEX_PTOL, piv_tol, max_iter,
+                                    thr)
+    stats[ST_VLPS] += 1
+    stats[ST_LPS] += 1
+    stats[ST_PIVOTS] += nit
+    if st == BD_STOPPED and bound <= thr:
+        stats[ST_VERTEX_NO_CUT] += 1
+        return False, nox, 0.0, basis, False, nox, False
+    if st == BD_OPTIMAL:
+        if bound + k * opt_tol <= gamma + 0.5 * tol and val <= gamma + 0.5 * tol:
+            stats[ST_VERTEX_NO_CUT] += 1
+            return False, nox, 0.0, basis, False, v, True
+        if val > gamma + tol:
+            x, r = _cone(P, R, v, _violation(A, b, v), c, gamma, tol)
+            if r > 2.0 * tol:
+                stats[ST_CONE] += 1
+                return True, x, r, basis, False, v, True
+        ne, x, r, bas = _side(A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol, max_iter,
+                              stats)
+        return ne, x, r, bas, True, v, True
     ne, x, r, bas = _side(A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol, max_iter,
                           stats)
-    return ne, x, r, bas, True, nox, noB, False
+    return ne, x, r, bas, True, nox, False
 
 
 @njit(cache=True)
-def _decide(A, b, basis, P, R, VX, VB, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter,
+def _decide(A, b, basis, P, R, VX, lo, hi, gen0, a, beta, tol, piv_tol, opt_tol, max_iter,
             stats):
     """How does {a.x = beta} meet the cell?
 
-    Returns ``(outcome, xb, rb, basb, got_b, xa, ra, basa, got_a, v, vb, got_v)``:
+    Returns ``(outcome, xb, rb, basb, got_b, xa, ra, basa, got_a, v, got_v)``:
     outcome BELOW, ABOVE or CUT; ``x*``/``r*`` a new pool point of a side found non-empty
-    (``got_*``) and ``bas*`` the basis to warm-start that side from; ``v``/``vb`` a new
-    vertex of the cell (``got_v``).
+    (``got_*``) and ``bas*`` the basis to warm-start that side from; ``v`` a new point of
+    the closed cell (``got_v``).
     """
     k = a.shape[0]
     m = A.shape[0]
     empty = np.zeros(k)
-    noB = np.zeros(k, np.int64)
     if _box_max(a, lo, hi) <= beta:
         stats[ST_BOX] += 1
-        return (BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False, empty, noB,
-                False)
+        return (BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False, empty, False)
     if _box_min(a, lo, hi) >= beta:
         stats[ST_BOX] += 1
-        return (ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False, empty, noB,
-                False)
+        return (ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False, empty, False)
     has_a = False
     has_b = False
     for i in range(P.shape[0]):
@@ -329,32 +365,31 @@ def _decide(A, b, basis, P, R, VX, VB, lo, hi, a, beta, tol, piv_tol, opt_tol, m
             has_b = True
     if has_a and has_b:
         stats[ST_POOL] += 1
-        return (CUT, empty, 0.0, basis, False, empty, 0.0, basis, False, empty, noB,
-                False)
+        return (CUT, empty, 0.0, basis, False, empty, 0.0, basis, False, empty, False)
     if has_b:
-        ne, x, r, bas, gbas, v, vb, gv = _probe(A, b, basis, P, R, VX, VB, a, beta, tol,
-                                                piv_tol, opt_tol, max_iter, stats)
+        ne, x, r, bas, gbas, v, gv = _probe(A, b, basis, P, R, VX, lo, hi, gen0, a, beta,
+                                            tol, piv_tol, opt_tol, max_iter, stats)
         if ne:
-            return CUT, empty, 0.0, basis, False, x, r, bas, True, v, vb, gv
-        return BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False, v, vb, gv
+            return CUT, empty, 0.0, basis, False, x, r, bas, True, v, gv
+        return BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False, v, gv
     if has_a:
-        ne, x, r, bas, gbas, v, vb, gv = _probe(A, b, basis, P, R, VX, VB, -a, -beta, tol,
-                                                piv_tol, opt_tol, max_iter, stats)
+        ne, x, r, bas, gbas, v, gv = _probe(A, b, basis, P, R, VX, lo, hi, gen0, -a, -beta,
+                                            tol, piv_tol, opt_tol, max_iter, stats)
         if ne:
-            return CUT, x, r, bas, True, empty, 0.0, basis, False, v, vb, gv
-        return ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False, v, vb, gv
+            return CUT, x, r, bas, True, empty, 0.0, basis, False, v, gv
+        return ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False, v, gv
     # every pool point lies within tol of the hyperplane: solve both sides
     neb, xb, rb, basb = _side(A, b, m, basis, a, beta, tol, piv_tol, opt_tol, max_iter,
                               stats)
     nea, xa, ra, basa = _side(A, b, m, basis, -a, -beta, tol, piv_tol, opt_tol, max_iter,
                               stats)
     if neb and nea:
-        return CUT, xb, rb, basb, True, xa, ra, basa, True, empty, noB, False
+        return CUT, xb, rb, basb, True, xa, ra, basa, True, empty, False
     if nea or (not neb and ra > rb):
         # above; or, as a tolerance artefact, too thin on both sides: the cell stays whole
         # on its thicker side
-        return ABOVE, empty, 0.0, basis, False, xa, ra, basa, nea, empty, noB, False
-    return BELOW, xb, rb, basb, neb, empty, 0.0, basis, False, empty, noB, False
+        return ABOVE, empty, 0.0, basis, False, xa, ra, basa, nea, empty, False
+    return BELOW, xb, rb, basb, neb, empty, 0.0, basis, False, empty, False
 
 
 @njit(cache=True)
@@ -370,17 +405,14 @@ def _add_point(P, R, x, r):
 
 
 @njit(cache=True)
-def _add_vertex(VX, VB, v, vb):
+def _add_vertex(VX, v):
     n, k = VX.shape
     if n >= MAX_VERTICES:
-        return VX, VB
+        return VX
     VX2 = np.empty((n + 1, k))
-    VB2 = np.empty((n + 1, k), np.int64)
     VX2[:n] = VX
-    VB2[:n] = VB
     VX2[n] = v
-    VB2[n] = vb
-    return VX2, VB2
+    return VX2
 
 
 @njit(cache=True)
@@ -422,8 +454,9 @@ def _keep_side(P, R, a, beta, sign):
 
 
 @njit(cache=True)
-def _partition_vertices(VX, VB, a, beta, sign):
-    """Vertices on the closed side ``sign`` (up to rounding): vertices of the piece."""
+def _partition_vertices(VX, a, beta, sign):
+    """Points of the closed cell on the closed side ``sign`` (up to rounding): points of
+    the closed piece."""
     n, k = VX.shape
     keep = np.empty(n, np.int64)
     c = 0
@@ -435,15 +468,13 @@ def _partition_vertices(VX, VB, a, beta, sign):
             keep[c] = i
             c += 1
     VX2 = np.empty((c, k))
-    VB2 = np.empty((c, k), np.int64)
     for i in range(c):
         VX2[i] = VX[keep[i]]
-        VB2[i] = VB[keep[i]]
-    return VX2, VB2
+    return VX2
 
 
 @njit(cache=True)
-def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps, tol,
+def _layer_entry(A, b, basis, code, P, R, VX, lo, hi, gen0, G, g, l, off, nb, bps, tol,
                  zthr, cm, piv_tol, opt_tol, max_iter, stats):
     """Decide every hyperplane of layer ``l`` on the whole cell; set the code of the
     neurons that do not cut it; return the cutting ones and the grown pools. A row of
@@ -477,16 +508,16 @@ def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps,
                 a[t] = G[j, t] / nrm
             beta = (bps[l, q] - g[j]) / nrm
             n0 = stats[ST_LPS]
-            out, xb, rb, _b1, gb, xa, ra, _b2, ga, v, vb, gv = _decide(
-                A, b, basis, P, R, VX, VB, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter,
-                stats)
+            out, xb, rb, _b1, gb, xa, ra, _b2, ga, v, gv = _decide(
+                A, b, basis, P, R, VX, lo, hi, gen0, a, beta, tol, piv_tol, opt_tol,
+                max_iter, stats)
             stats[ST_ENTRY_LPS] += stats[ST_LPS] - n0
             if gb:
                 P, R = _add_point(P, R, xb, rb)
             if ga:
                 P, R = _add_point(P, R, xa, ra)
             if gv:
-                VX, VB = _add_vertex(VX, VB, v, vb)
+                VX = _add_vertex(VX, v)
             if out == CUT:
                 CA[nc] = a
                 Cb[nc] = beta
@@ -501,8 +532,7 @@ def _layer_entry(A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, off, nb, bps,
                 if out == BELOW:
                     P, R = _keep_side(P, R, a, beta, -1.0)
                 break
-    return (CA[:nc].copy(), Cb[:nc].copy(), Ci[:nc].copy(), Cq[:nc].copy(), P, R, VX,
-            VB)
+    return CA[:nc].copy(), Cb[:nc].copy(), Ci[:nc].copy(), Cq[:nc].copy(), P, R, VX
 
 
 @njit(cache=True)
@@ -556,25 +586,24 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     P0 = x.copy().reshape(1, k)
     R0 = np.array([rp])
     VX0 = np.zeros((0, k))
-    VB0 = np.zeros((0, k), np.int64)
+    gen0 = _general_domain_rows(A0)
     A0c = A0.copy()
     b0c = b0.copy()
     winf, bmax = layer_norms(W_flat, W_off, b_flat, b_off, dims)
     nrm0 = _row_norms(G0)
     gmax0 = nrm0.max()
-    CA, Cb, Ci, Cq, P0, R0, VX0, VB0 = _layer_entry(
-        A0c, b0c, basis, code0, P0, R0, VX0, VB0, lo, hi, G0, g0, 0, 0, n_bp[0], bps, tol,
+    CA, Cb, Ci, Cq, P0, R0, VX0 = _layer_entry(
+        A0c, b0c, basis, code0, P0, R0, VX0, lo, hi, gen0, G0, g0, 0, 0, n_bp[0], bps, tol,
         zero_tol * gmax0, layer_margin(g0, gmax0, 0.0, 0.0, zero_tol), piv_tol, opt_tol,
         max_iter, stats)
-    stack = [(A0c, b0c, basis, code0, P0, R0, VX0, VB0, lo, hi, G0, g0, CA, Cb, Ci, Cq, 0,
-              0)]
+    stack = [(A0c, b0c, basis, code0, P0, R0, VX0, lo, hi, G0, g0, CA, Cb, Ci, Cq, 0, 0)]
     n_pop = 0
     while len(stack) > 0:
         n_pop += 1
         if n_pop % TICK_EVERY == 0:  # let Python deliver a pending Ctrl-C
             with objmode():
                 tick()
-        A, b, basis, code, P, R, VX, VB, lo, hi, G, g, CA, Cb, Ci, Cq, l, h = stack.pop()
+        A, b, basis, code, P, R, VX, lo, hi, G, g, CA, Cb, Ci, Cq, l, h = stack.pop()
         while True:
             if h == CA.shape[0]:
                 if l == n_hidden - 1:
@@ -610,8 +639,8 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
                 nrm = _row_norms(G)
                 zthr, cm = deeper_layer_scales(nrm, nrm.max(), g, W_flat, W_off[l], dims[l],
                                                mn, mmax, cmax, winf[l], bmax[l], zero_tol)
-                CA, Cb, Ci, Cq, P, R, VX, VB = _layer_entry(
-                    A, b, basis, code, P, R, VX, VB, lo, hi, G, g, l, neuron_off[l],
+                CA, Cb, Ci, Cq, P, R, VX = _layer_entry(
+                    A, b, basis, code, P, R, VX, lo, hi, gen0, G, g, l, neuron_off[l],
                     n_bp[l], bps, tol, zthr, cm, piv_tol, opt_tol, max_iter, stats)
                 continue
             idx = Ci[h]
@@ -621,11 +650,11 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
             h += 1
             if code[idx] != q:
                 continue
-            out, xb, rb, basb, gb, xa, ra, basa, ga, v, vb, gv = _decide(
-                A, b, basis, P, R, VX, VB, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter,
+            out, xb, rb, basb, gb, xa, ra, basa, ga, v, gv = _decide(
+                A, b, basis, P, R, VX, lo, hi, gen0, a, beta, tol, piv_tol, opt_tol, max_iter,
                 stats)
             if gv:
-                VX, VB = _add_vertex(VX, VB, v, vb)
+                VX = _add_vertex(VX, v)
             if out == ABOVE:
                 code[idx] = q + 1
                 if ga:
@@ -642,19 +671,19 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
             Pa, Ra = _partition(P, R, a, beta, tol, 1.0)
             if ga:
                 Pa, Ra = _add_point(Pa, Ra, xa, ra)
-            VXa, VBa = _partition_vertices(VX, VB, a, beta, 1.0)
+            VXa = _partition_vertices(VX, a, beta, 1.0)
             Aa, ba = _append_row(A, b, m, -a, -beta)
             loa = lo.copy()
             hia = hi.copy()
             _tighten(loa, hia, -a, -beta)
             c2 = code.copy()
             c2[idx] = q + 1
-            stack.append((Aa, ba, basa if ga else basis, c2, Pa, Ra, VXa, VBa, loa, hia, G,
-                          g, CA, Cb, Ci, Cq, l, h))
+            stack.append((Aa, ba, basa if ga else basis, c2, Pa, Ra, VXa, loa, hia, G, g, CA,
+                          Cb, Ci, Cq, l, h))
             P, R = _partition(P, R, a, beta, tol, -1.0)
             if gb:
                 P, R = _add_point(P, R, xb, rb)
-            VX, VB = _partition_vertices(VX, VB, a, beta, -1.0)
+            VX = _partition_vertices(VX, a, beta, -1.0)
             A, b = _append_row(A, b, m, a, beta)
             lo = lo.copy()
             hi = hi.copy()

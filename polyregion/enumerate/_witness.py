@@ -62,26 +62,35 @@ def _rows_of(prep, A0, b0, code, zero_row):
 
 def _slacks(prep, A0, b0, codes, X, zero_row):
     """Distance of each point to the nearest bounding hyperplane of its own cell (negative:
-    outside), for a chunk of regions."""
+    outside), for a chunk of regions.
+
+    The layer maps are kept neuron-major, ``G[j, i, :]`` the row of neuron ``j`` on region
+    ``i``'s cell, so each layer is one GEMM ``W_l @ (s * G_{l-1})`` over all regions; the
+    first layer's rows are the same on every cell and cost nothing.
+    """
     n, k = X.shape
     slack = np.min(b0[None, :] - X @ A0.T, axis=1) if A0.shape[0] else np.full(n, np.inf)
-    M = np.broadcast_to(np.eye(k), (n, k, k))
-    c = np.zeros((n, k))
+    G = None  # (w, n, k) rows of the current layer on each cell; None on the first layer
+    mn = None  # (n, w_prev) norms of the previous layer's map rows
+    h = X  # the previous layer's output at the witnesses
     off = 0
     for l in range(len(prep.Ws) - 1):
         W, bias = prep.Ws[l], prep.bs[l]
-        G = np.einsum("ij,njk->nik", W, M)  # (n, w, k)
-        g = c @ W.T + bias  # (n, w)
-        u = np.einsum("nik,nk->ni", G, X) + g
-        nrm = np.linalg.norm(G, axis=2)
-        gmax = nrm.max(axis=1)
-        if l > 0:
-            terms = np.linalg.norm(M, axis=2) @ np.abs(W).T  # (n, w)
-            gmax = np.maximum(gmax, terms.max(axis=1))
+        w = W.shape[0]
+        if l > 0:  # G_l = W_l @ (s * G_{l-1}): one GEMM for all regions
+            G = (W @ M.reshape(M.shape[0], n * k)).reshape(w, n, k)
+            nrm = np.sqrt(np.einsum("jik,jik->ij", G, G))  # (n, w)
+            # the constant-row scale: the largest row, or the largest sum of the terms
+            terms = mn @ np.abs(W).T  # (n, w)
+            gmax = np.maximum(nrm.max(axis=1), terms.max(axis=1))
+        else:
+            nrm = np.broadcast_to(np.linalg.norm(W, axis=1), (n, w))
+            gmax = nrm.max(axis=1)
+        u = h @ W.T + bias  # (n, w): the pre-activations at the witnesses
         live = (nrm > zero_row * gmax[:, None]) & (nrm > 0)
         nb = int(prep.n_bp[l])
         t = prep.bps[l, :nb]
-        piece = codes[:, off:off + W.shape[0]].astype(np.int64)
+        piece = codes[:, off:off + w].astype(np.int64)
         with np.errstate(divide="ignore", invalid="ignore"):
             for q in range(nb):
                 above = live & (piece > q)  # u >= t[q]
@@ -89,10 +98,15 @@ def _slacks(prep, A0, b0, codes, X, zero_row):
                 d = np.where(above, (u - t[q]) / nrm, np.where(below, (t[q] - u) / nrm,
                                                                 np.inf))
                 slack = np.minimum(slack, d.min(axis=1))
-        s = prep.slopes[l][piece]
-        M = s[:, :, None] * G
-        c = s * g + prep.intercepts[l][piece]
-        off += W.shape[0]
+        s = prep.slopes[l][piece]  # (n, w)
+        if l + 1 < len(prep.Ws) - 1:  # the map M = s * G for the next layer
+            if G is None:
+                M = s.T[:, :, None] * W[:, None, :]
+            else:
+                M = s.T[:, :, None] * G
+            mn = np.abs(s) * nrm
+        h = s * u + prep.intercepts[l][piece]
+        off += w
     return slack
 
 
