@@ -1,5 +1,17 @@
 """Numba kernels: work units (see :mod:`.scale`): the constraints of a unit's cell and a
-whole batch of units in one call."""
+whole batch of units in one call.
+
+A unit's cell is handed to the LP engine as its root, whose Chebyshev LP the engine
+solves from the cold basis; every later LP is warm-started from that root. In high
+dimension that cold solve on a degenerate cell (a 64-D box cut by a dozen hyperplanes:
+the ball can slide in ~50 directions) can pivot on a rounding-level element (|alpha| of
+1e-11, just above the pivot tolerance) and end "optimal" at a point outside the cell
+(negative radius), which the engine then uses as an interior point: regions of other
+units came back. The direct run never meets that LP (its root is the domain, its cells
+are reached by warm starts). :func:`root_pivot` therefore runs the root LP exactly as the
+engine will, and runs the unit with the first pivot tolerance of a short ladder under
+which that root is a certified interior ball (see :data:`.scale.ROOT_PIVOT_FACTORS`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels_engine import enumerate_lp
+from ._kernels_lp import cheb_solve, cold_basis
 from ._kernels_planar import enumerate_planar
 
 
@@ -46,6 +59,36 @@ def unit_rows(code0, A0, b0, An, bn, nrm, live, t):
 
 
 @njit(cache=True)
+def root_pivot(A, b, tol, piv_tol, max_iter, factors):
+    """The pivot tolerance to run the LP engine with on the cell ``A x <= b``, and the
+    number of LPs solved to choose it.
+
+    The engine's root is ``cheb_solve(A, b, m, cold_basis(k), -inf, piv, piv * 1e-2,
+    max_iter)``, deterministic in its arguments; this solves the same LP for ``piv =
+    piv_tol * f``, ``f`` in ``factors`` in order, and returns the first ``piv`` whose
+    centre is certified inside the cell with radius ``> tol`` (the radius is measured
+    from the residuals, not read from the simplex). Failing that, the ``piv`` whose
+    centre has the largest positive radius; ``-1.0`` if no centre lies inside the cell.
+    Cost: one cold Chebyshev LP per factor tried (usually one).
+    """
+    m = A.shape[0]
+    k = A.shape[1]
+    counts = np.zeros(2, np.int64)
+    best = -1.0
+    best_r = 0.0
+    for i in range(factors.shape[0]):
+        piv = piv_tol * factors[i]
+        st, obj, rp, x, bas = cheb_solve(A, b, m, cold_basis(k), -np.inf, piv, piv * 1e-2,
+                                         max_iter, counts)
+        if rp > tol:
+            return piv, i + 1
+        if rp > best_r:
+            best_r = rp
+            best = piv
+    return best, factors.shape[0]
+
+
+@njit(cache=True)
 def _collect(c, p, r, out_c, out_p, out_r):
     for i in range(len(c)):
         out_c.append(c[i].copy())
@@ -56,19 +99,32 @@ def _collect(c, p, r, out_c, out_p, out_r):
 
 @njit(cache=True)
 def _batch(kernel_id, codes0, A0, b0, An, bn, nrm, live, t, W_flat, W_off, b_flat, b_off,
-           dims, n_bp, bps, slopes, intercepts, tol, zero_tol, piv_tol, opt_tol, max_iter):
-    """All units of a batch in one call (kernel 0: LP path, 1: planar path)."""
+           dims, n_bp, bps, slopes, intercepts, tol, zero_tol, piv_tol, max_iter,
+           piv_factors):
+    """All units of a batch in one call (kernel 0: LP path, 1: planar path).
+
+    Returns ``(codes, points, radii, sizes, stats, pivots)``: ``pivots[u]`` the pivot
+    tolerance unit ``u`` ran with (LP path, :func:`root_pivot`; ``piv_tol`` for the
+    planar path), ``-1.0`` for a unit that was not run because no root centre of its cell
+    lay inside it (the caller raises).
+    """
     out_c = [np.empty(0, np.uint8) for _ in range(0)]
     out_p = [np.empty(0) for _ in range(0)]
     out_r = [0.0 for _ in range(0)]
     sizes = np.zeros(codes0.shape[0], np.int64)
+    pivots = np.full(codes0.shape[0], piv_tol)
     st_sum = np.zeros(16, np.int64)
     for u in range(codes0.shape[0]):
         A, b = unit_rows(codes0[u], A0, b0, An, bn, nrm, live, t)
         if kernel_id == 0:
+            piv, n_root = root_pivot(A, b, tol, piv_tol, max_iter, piv_factors)
+            pivots[u] = piv
+            st_sum[0] += n_root
+            if piv < 0.0:
+                continue
             c, p, r, st, _ = enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps,
-                                          slopes, intercepts, A, b, tol, zero_tol, piv_tol,
-                                          opt_tol, max_iter, 0)
+                                          slopes, intercepts, A, b, tol, zero_tol, piv,
+                                          piv * 1e-2, max_iter, 0)
             sizes[u] = _collect(c, p, r, out_c, out_p, out_r)
         else:
             c2, p2, r2, st, _ = enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp,
@@ -77,4 +133,4 @@ def _batch(kernel_id, codes0, A0, b0, An, bn, nrm, live, t, W_flat, W_off, b_fla
             sizes[u] = _collect(c2, p2, r2, out_c, out_p, out_r)
         for s in range(min(st.shape[0], 16)):
             st_sum[s] += st[s]
-    return out_c, out_p, out_r, sizes, st_sum
+    return out_c, out_p, out_r, sizes, st_sum, pivots

@@ -13,6 +13,16 @@ local process pool, or on a Dask cluster; the network is shipped once per worker
 computation depends only on the unit, so the final RegionSet is identical, array for
 array, whatever the executor, the batches and the order units complete in.
 
+The kernel starts a unit with a cold Chebyshev LP of ``P`` (the direct run never solves
+that LP: its root is the domain, its cells are reached by warm starts). In high dimension
+that LP is degenerate and the simplex could stop "optimal" outside ``P`` (a 64-D MLP:
+regions of other units came back), so each unit first solves it exactly as the kernel
+will and runs with the first pivot tolerance of :data:`ROOT_PIVOT_FACTORS` under which
+its centre is certified inside ``P`` (a unit with none raises
+:class:`~polyregion.errors.SolverError`). As in the direct run, every witness is then
+checked against all hyperplanes of its code (:mod:`._witness`), and every region's prefix
+code against its unit's.
+
 Canonical order without a global sort: ``c0`` are the first ``k`` columns of every code
 of unit ``P``, and the units are numbered in the lexicographic order of ``c0``; so the
 regions sorted by code are the units in ascending order, each sorted inside. Workers sort
@@ -63,6 +73,17 @@ from ..errors import BudgetExceededError, CheckpointError, InvalidInputError
 from ..regions import RegionSet
 
 TARGET_UNITS = 256
+
+#: Pivot tolerances a work unit may run the LP engine with, as factors of
+#: ``Tolerances.pivot``: the first under which the engine's cold root LP of the unit's
+#: cell ends at a point certified inside the cell with radius ``> feasibility``
+#: (:func:`._kernels_units.root_pivot`). In high dimension that cold LP on a degenerate
+#: cell can pivot on a rounding-level element (|alpha| ~ 1e-11 at 64-D) and stop
+#: "optimal" outside the cell; the direct run never solves it (its root is the domain).
+#: On the 64-D digits MLP every unit's root was right under 1e-8 (factor 1000).
+#: The factor changes only the LPs' numerics, not the decision rule (a side is a region
+#: when its Chebyshev radius exceeds ``feasibility``), so the codes equal the direct run's.
+ROOT_PIVOT_FACTORS = (1.0, 10.0, 100.0, 1000.0)
 
 __all__ = ["plan_units", "run_units", "Checkpoint", "DiskRegionSet", "PackedCodes",
            "iter_regions", "open_region_dir"]
@@ -215,12 +236,13 @@ def run_batch(payload, unit_ids, codes0):
         from ._kernels_units import _batch
 
         cc = _unit_cache(prep, tol.zero_row)
-        c, p, r, sizes, st = _batch(
+        c, p, r, sizes, st, pivots = _batch(
             0 if method == "lp" else 1, np.ascontiguousarray(codes0, dtype=np.uint8),
             prep.A0, prep.b0, cc["An"], cc["bn"], cc["nrm"], cc["live"], cc["t"],
             prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
             prep.bps, prep.slopes, prep.intercepts, tol.feasibility, tol.zero_row,
-            tol.pivot, tol.pivot * 1e-2, tol.max_simplex_iter)
+            tol.pivot, tol.max_simplex_iter, np.asarray(ROOT_PIVOT_FACTORS, np.float64))
+        _check_roots(pivots, unit_ids, codes0)
         n = len(c)
         codes = np.array(c, np.uint8).reshape(n, n_neur) if n else np.zeros((0, n_neur), np.uint8)
         del c
@@ -228,6 +250,18 @@ def run_batch(payload, unit_ids, codes0):
         del p
         radii = np.array(r, np.float64).reshape(n)
         n_lps = int(st[0])
+        if n:
+            # every witness inside its own cell, as _run_kernel checks the direct run's
+            # (the other methods' units go through _run_kernel): a unit's rows are
+            # hyperplanes of its codes, so the domain's rows complete each cell. One call
+            # per unit, so the (BLAS) arithmetic does not depend on the batch a unit is in
+            from ._witness import check_witnesses
+
+            ends = np.cumsum(sizes)
+            for s, e in zip(ends - sizes, ends):
+                if e > s:
+                    pts[s:e], radii[s:e], _, _ = check_witnesses(
+                        prep, prep.A0, prep.b0, codes[s:e], pts[s:e], radii[s:e], tol)
     else:
         out_c, out_p, out_r, sizes, n_lps = [], [], [], [], 0
         for code0 in codes0:
@@ -251,6 +285,21 @@ def run_batch(payload, unit_ids, codes0):
         codes, pts, radii = codes[order], pts[order], radii[order]
     _check_prefixes(codes, packed, codes0, sizes)
     return Batch(unit_ids, codes, packed, pts, radii, n_lps, sizes)
+
+
+def _check_roots(pivots, unit_ids, codes0):
+    """Raise when a unit could not be run: no root LP of its cell found a point inside it
+    (:func:`._kernels_units.root_pivot`), so the LP engine would have started outside."""
+    from ..errors import SolverError
+
+    bad = np.flatnonzero(np.asarray(pivots) < 0.0)
+    if len(bad):
+        u = bad[0]
+        raise SolverError(
+            f"Internal error: the Chebyshev LP of work unit {int(unit_ids[u])} (prefix code "
+            f"{np.asarray(codes0[u]).tolist()}) found no point inside the unit's cell under "
+            f"any pivot tolerance of ROOT_PIVOT_FACTORS; please report this network and "
+            f"domain.")
 
 
 def _prefixes_match(codes, packed, codes0, sizes):
