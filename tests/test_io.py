@@ -30,6 +30,20 @@ def test_assemble_keeps_bn_before_activation_and_folds_it_elsewhere():
     assert np.allclose(net2.forward(X), y)
 
 
+def test_assemble_elementwise_scale_per_feature():
+    """A ("scale", s, t) with one entry per feature (a per-channel BN) folds into the
+    affine map before it; a length that fits neither 1 nor the width is refused."""
+    rng = np.random.default_rng(1)
+    W, b, s, t = rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=4), rng.normal(size=4)
+    net = assemble([("affine", W, b), ("scale", s, t), ("act", "relu")], 3)
+    X = rng.normal(size=(6, 3))
+    assert np.allclose(net.codes(X), s * (X @ W.T + b) + t >= 0)
+    assert np.allclose(net.weights[0], s[:, None] * W) and np.allclose(net.biases[0], s * b + t)
+    with pytest.raises(pr.InvalidNetworkError, match="elementwise affine map over 3 features "
+                                                     "follows 4 features"):
+        assemble([("affine", W, b), ("scale", s[:3], 0.0)], 3)
+
+
 def test_check_close_raises_on_mismatch():
     with pytest.raises(pr.InvalidNetworkError, match="self-check failed"):
         check_close(np.zeros((2, 1)), np.ones((2, 1)), "x")

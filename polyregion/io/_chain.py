@@ -4,7 +4,8 @@ Importers translate a model into a list of operations on a flat vector:
 
 - ``("affine", W, b)``: ``z -> W z + b``;
 - ``("bn", gamma, beta, mean, var, eps)``: per-feature eval-mode batch normalisation;
-- ``("scale", s, t)``: ``z -> s z + t`` with scalars ``s, t`` (used to rescale clipping);
+- ``("scale", s, t)``: ``z -> s z + t`` elementwise, with scalars ``s, t`` (used to rescale
+  clipping) or vectors of one entry per feature (a per-channel batch normalisation);
 - ``("act", name)``: a piecewise-linear activation known to
   :func:`polyregion.network.get_activation` (``relu``, ``leaky_relu:<slope>``, ``hardtanh``,
   ``relu6``, ``abs``).
@@ -90,9 +91,19 @@ def assemble(ops: list, input_dim: int):
                     f"follows {W.shape[0]} features."
                 )
             W, b = W2 @ W, W2 @ b + b2
-        elif kind == "scale":  # z -> s z + t, elementwise scalars
+        elif kind == "scale":  # z -> s z + t, elementwise (scalars or one per feature)
             fold_pending()
-            W, b = op[1] * W, op[1] * b + op[2]
+            s, t = np.asarray(op[1], float), np.asarray(op[2], float)
+            if s.ndim or t.ndim:
+                n = W.shape[0]
+                if s.size not in (1, n) or t.size not in (1, n):
+                    raise InvalidNetworkError(
+                        f"An elementwise affine map over {max(s.size, t.size)} features "
+                        f"follows {n} features.")
+                s, t = np.broadcast_to(s.ravel(), (n,)), np.broadcast_to(t.ravel(), (n,))
+                W, b = s[:, None] * W, s * b + t
+            else:
+                W, b = s * W, s * b + t
         elif kind == "bn":
             fold_pending()
             gamma, beta, mean, var = (np.asarray(x, float).ravel() for x in op[1:5])

@@ -12,9 +12,18 @@ calls (traced with ``torch.fx``) built from:
   ``hardtanh``, ``[0, 6]`` is ``relu6``, others an exact affine rescaling of hardtanh),
   ``ReLU6``; the functional forms ``F.relu``, ``F.leaky_relu``, ``F.hardtanh``,
   ``F.relu6``, ``torch.relu``;
-- ``BatchNorm1d``: running statistics (eval mode), or, with ``batch``, the statistics of
-  that batch (training mode conditioned on the batch: each BN layer sees the batch as
-  normalised by the layers before it);
+- ``BatchNorm1d`` and ``BatchNorm2d``: running statistics (eval mode), or, with ``batch``,
+  the statistics of that batch (training mode conditioned on the batch: each BN layer sees
+  the batch as normalised by the layers before it; mean and biased variance, as PyTorch
+  normalises in training mode). ``BatchNorm1d`` on ``(C,)`` features is kept as the
+  layer's BN (so :mod:`polyregion.bn` sees it). ``BatchNorm2d`` on ``(C, H, W)`` maps (and
+  ``BatchNorm1d`` on ``(C, L)``) has one statistic per *channel*, over the batch and all
+  positions; conditioned on it, it is the per-channel affine map
+  ``y = s_c u + t_c`` (``s_c = gamma_c / sqrt(var_c + eps)``, ``t_c = beta_c - s_c mean_c``),
+  folded into the neighbouring affine layers. It is not kept as a layer's BN: the
+  per-neuron batch statistics of :mod:`polyregion.bn` are not a per-channel BN's, so
+  ``bn.fold(net, batch)`` leaves such a net unchanged; condition a CNN on a batch with
+  ``from_torch(model, batch=X)``;
 - shape-only and inert layers: ``Flatten``, ``Unflatten``, ``Identity``, ``Dropout``
   (converted as in eval mode: identity);
 - ``MaxPool1d/2d`` and their adaptive forms (any kernel, stride, padding, dilation,
@@ -24,6 +33,28 @@ calls (traced with ``torch.fx``) built from:
 Images are flattened in PyTorch's (C, H, W) row-major order: the network's input is
 ``x.flatten()`` of one sample. Any other layer raises
 :class:`~polyregion.InvalidNetworkError` naming the layer.
+
+Image CNNs
+----------
+``Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d -> Flatten -> Linear`` becomes a network with
+two hidden layers: the convolution (BN folded in) with one ReLU per position of each
+channel, then an identity layer carrying the :class:`~polyregion.MaxPool` windows; a code
+is the ReLU pattern followed by the position of each window's maximum (row-major inside
+the window). Pass ``input_shape=(C, H, W)`` (or a ``batch``)::
+
+    net = pr.from_torch(model.eval(), input_shape=(1, 28, 28))     # 784 inputs
+    x0 = image.reshape(-1)                                          # pixels in [0, 1]
+    rs = pr.enumerate_regions(net, pr.Box(np.clip(x0 - r, 0, 1), np.clip(x0 + r, 0, 1)))
+    rs2 = pr.enumerate_regions(net, pr.Slice.through(x0, x1, x2))   # the plane of 3 images
+
+Cost: the dense affine maps hold ``(C_out H_out W_out) x (C_in H_in W_in)`` entries (the
+unit basis is pushed through the layer once: ``n_in`` forward passes). A max layer is
+enumerated on a tournament of ReLUs (about ``2 k`` neurons for a window of ``k`` entries,
+6 for a 2x2 window, on a bounded domain; see :mod:`polyregion.enumerate._maxpool`). 2-D
+slices through images are fast (tens of thousands of regions in seconds); full-dimensional
+windows cost LPs in 64 or 784 dimensions, and their counts grow fast with the radius, so
+only small l-inf windows finish in seconds: radius ~2e-3 around an 8x8 digit, <= 1e-3
+around a 28x28 image (``tests/test_io_cnn.py`` lists measured sizes).
 
 Self-check
 ----------
@@ -72,8 +103,8 @@ def _leaves(torch, module, prefix=""):
 _AFFINE_UNROLL = ("Conv1d", "Conv2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
                   "AdaptiveAvgPool2d")
 _KNOWN = ("Linear", "ReLU", "LeakyReLU", "Hardtanh", "ReLU6", "Identity", "Flatten",
-          "Unflatten", "Dropout", "BatchNorm1d", "MaxPool1d", "MaxPool2d", "AdaptiveMaxPool1d",
-          "AdaptiveMaxPool2d") + _AFFINE_UNROLL
+          "Unflatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "MaxPool1d", "MaxPool2d",
+          "AdaptiveMaxPool1d", "AdaptiveMaxPool2d") + _AFFINE_UNROLL
 
 
 def _is_leaf(torch, module):
@@ -148,6 +179,50 @@ def _unroll(torch, layer, shape):
         y0 = m(torch.zeros((1,) + tuple(shape), dtype=torch.float64))
         Y = m(torch.eye(n, dtype=torch.float64).reshape((n,) + tuple(shape))) - y0
     return Y.reshape(n, -1).T.numpy().copy(), y0.reshape(-1).numpy().copy(), tuple(y0.shape[1:])
+
+
+_BATCHNORM = ("BatchNorm1d", "BatchNorm2d")
+
+
+def _bn_op(name, tname, layer, shape, bn_stats):
+    """The operation of a BN layer acting on per-sample ``shape``.
+
+    ``BatchNorm1d`` on ``(C,)`` features is a ``("bn", ...)`` operation (kept as the layer's
+    BN when it sits before an activation, so :mod:`polyregion.bn` sees it). ``BatchNorm1d``
+    on ``(C, L)`` and ``BatchNorm2d`` on ``(C, H, W)`` normalise per *channel*, with
+    statistics over the batch and the positions; conditioned on those statistics the layer
+    is the elementwise affine map ``y = s_c u + t_c`` (``s_c = gamma_c / sqrt(var_c + eps)``,
+    ``t_c = beta_c - s_c mean_c``) repeated over the ``H * W`` positions of channel ``c``
+    in (C, H, W) order. It is emitted as a ``("scale", s, t)`` operation and folded into
+    the neighbouring affine maps: :mod:`polyregion.bn`'s per-neuron batch statistics would
+    not be a per-channel BN's, so it is not kept as a layer's BN.
+    """
+    spatial = {"BatchNorm1d": (0, 1), "BatchNorm2d": (2,)}[tname]
+    n = layer.num_features
+    if len(shape) - 1 not in spatial or shape[0] != n:
+        want = "(C,) or (C, L)" if tname == "BatchNorm1d" else "(C, H, W)"
+        raise InvalidNetworkError(
+            f"Layer {name!r} ({tname} over {n} channels) receives features of shape {shape}; "
+            f"it needs {want} per sample with C = {n}."
+        )
+    gamma = _np(layer.weight) if layer.affine else np.ones(n)
+    beta = _np(layer.bias) if layer.affine else np.zeros(n)
+    if id(layer) in bn_stats:
+        mean, var = bn_stats[id(layer)]
+    elif layer.track_running_stats and layer.running_mean is not None:
+        mean, var = _np(layer.running_mean), _np(layer.running_var)
+    else:
+        raise InvalidNetworkError(
+            f"Layer {name!r} ({tname}) keeps no running statistics: pass `batch=` to convert "
+            "it conditioned on a batch."
+        )
+    eps = float(layer.eps)
+    if len(shape) == 1:
+        return ("bn", gamma, beta, mean, var, eps)
+    s = gamma / np.sqrt(var + eps)
+    t = beta - s * mean
+    k = int(np.prod(shape[1:]))
+    return ("scale", np.repeat(s, k), np.repeat(t, k))
 
 
 _MAXPOOL = ("MaxPool1d", "MaxPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d")
@@ -238,25 +313,8 @@ def _convert(torch, chain, shape, bn_stats):
         elif tname == "Unflatten":
             with torch.no_grad():
                 shape = tuple(layer(torch.zeros((1,) + tuple(shape))).shape[1:])
-        elif tname == "BatchNorm1d":
-            if len(shape) != 1 or shape[0] != layer.num_features:
-                raise InvalidNetworkError(
-                    f"Layer {name!r} (BatchNorm1d over {layer.num_features} features) receives "
-                    f"features of shape {shape}; only (N, C) inputs are supported."
-                )
-            n = layer.num_features
-            gamma = _np(layer.weight) if layer.affine else np.ones(n)
-            beta = _np(layer.bias) if layer.affine else np.zeros(n)
-            if id(layer) in bn_stats:
-                mean, var = bn_stats[id(layer)]
-            elif layer.track_running_stats and layer.running_mean is not None:
-                mean, var = _np(layer.running_mean), _np(layer.running_var)
-            else:
-                raise InvalidNetworkError(
-                    f"Layer {name!r} (BatchNorm1d) keeps no running statistics: pass "
-                    "`batch=` to convert it conditioned on a batch."
-                )
-            ops.append(("bn", gamma, beta, mean, var, float(layer.eps)))
+        elif tname in _BATCHNORM:
+            ops.append(_bn_op(name, tname, layer, shape, bn_stats))
         elif tname in _MAXPOOL:
             pool_ops, shape = _maxpool_ops(torch, layer, shape)
             ops.extend(pool_ops)
@@ -326,7 +384,8 @@ def from_torch(module, batch=None, input_shape=None, check=True, n_check=64, see
         eval mode with the running statistics.
     input_shape : tuple of int, optional
         Shape of one input sample, e.g. ``(1, 8, 8)`` for a convolutional net; inferred
-        from the first layer when it is ``Linear`` or ``BatchNorm1d``, or from ``batch``.
+        from the first layer when it is ``Linear`` or ``BatchNorm1d`` (as ``(C,)``), or from
+        ``batch``.
     check : bool
         Run the self-check (forward pass equal to the module's; see the module docstring).
     n_check, seed : int
