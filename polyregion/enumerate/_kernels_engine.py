@@ -566,11 +566,19 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     out_points = []
     out_radii = []
 
-    # root cell
+    # root cell: a box's Chebyshev ball is its centre with the smallest half-width (no LP:
+    # in 784-D the dense root LP alone would cost a minute); any other domain by the LP
     m0 = A0.shape[0]
-    st, obj, rp, x, basis = cheb_solve(A0, b0, m0, cold_basis(k), -np.inf, piv_tol, opt_tol,
-                                       max_iter, stats[ST_RETRIES:ST_FAILED + 1])
-    stats[ST_LPS] += 1
+    gen0 = _general_domain_rows(A0)
+    lo, hi = _initial_box(A0, b0, k)
+    if m0 > 0 and not gen0.any() and np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
+        x = 0.5 * (lo + hi)
+        rp = min(1.0, 0.5 * np.min(hi - lo))
+        basis = cold_basis(k)
+    else:
+        st, obj, rp, x, basis = cheb_solve(A0, b0, m0, cold_basis(k), -np.inf, piv_tol,
+                                           opt_tol, max_iter, stats[ST_RETRIES:ST_FAILED + 1])
+        stats[ST_LPS] += 1
     complete = True
     if n_hidden == 0:
         out_codes.append(np.zeros(0, np.uint8))
@@ -578,7 +586,6 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
         out_radii.append(rp)
         return out_codes, out_points, out_radii, stats, complete
 
-    lo, hi = _initial_box(A0, b0, k)
     W = W_flat[W_off[0]:W_off[1]].reshape(dims[1], dims[0])
     G0 = np.ascontiguousarray(W.copy())
     g0 = b_flat[b_off[0]:b_off[1]].copy()
@@ -586,7 +593,6 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     P0 = x.copy().reshape(1, k)
     R0 = np.array([rp])
     VX0 = np.zeros((0, k))
-    gen0 = _general_domain_rows(A0)
     A0c = A0.copy()
     b0c = b0.copy()
     winf, bmax = layer_norms(W_flat, W_off, b_flat, b_off, dims)

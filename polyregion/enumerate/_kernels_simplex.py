@@ -58,6 +58,11 @@ BIG = 1e7
 DUAL_TOL = 1e-9
 #: Smallest pivot the ratio test accepts (rows have unit norm).
 PIVOT_TOL = 1e-9
+#: Relative size of the cost perturbation (see :func:`bd_max`).
+PERTURB = 1e-7
+#: Iterations without progress of the dual objective before the solve gives up
+#: (``BD_FAILED``), plus twice the number of variables and rows.
+STALL = 50
 #: The explicit inverse is rebuilt from the active rows every this many updates.
 REFACTOR = 50
 
@@ -137,7 +142,7 @@ def _certificate(A, b, R, q, y, lo, hi, c, x):
         for t in range(q):
             if y[t] > 0.0:
                 s -= y[t] * A[R[t], j]
-        if abs(s) <= 1e-12 * (abs(c[j]) + 1.0) and (hi[j] == np.inf or lo[j] == -np.inf):
+        if abs(s) <= 1e-9 * (abs(c[j]) + 1.0) and (hi[j] == np.inf or lo[j] == -np.inf):
             bound += s * x[j]
         elif s > 0.0:
             bound += s * hi[j]
@@ -191,13 +196,26 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
     ub = np.empty(n)
     state = np.empty(n, np.int8)
     x = np.empty(n)
+    # cost perturbation against dual degeneracy (a cost equal to a row's normal makes every
+    # reduced cost zero at once, and the dual simplex then stalls): each c_j moves away
+    # from zero by a tiny deterministic amount, which keeps the start dual feasible. The
+    # final multipliers and the certificate use the true c.
+    cp = np.empty(n)
+    for j in range(n):
+        eps = PERTURB * (1.0 + abs(c[j])) * (0.5 + ((j * 2654435761) % 1024) / 1024.0)
+        if c[j] > 0.0 or (c[j] == 0.0 and hi[j] < np.inf):
+            cp[j] = c[j] + eps
+        elif c[j] < 0.0 or lo[j] > -np.inf:
+            cp[j] = c[j] - eps
+        else:
+            cp[j] = 0.0
     for j in range(n):
         lb[j] = lo[j] if lo[j] > -np.inf else -BIG
         ub[j] = hi[j] if hi[j] < np.inf else BIG
-        if c[j] > 0.0 or (c[j] == 0.0 and lo[j] == -np.inf and hi[j] < np.inf):
+        if cp[j] > 0.0:
             state[j] = _UPPER
             x[j] = ub[j]
-        elif c[j] == 0.0 and lo[j] == -np.inf and hi[j] == np.inf:
+        elif cp[j] == 0.0:
             state[j] = _FREE
             x[j] = 0.0
         else:
@@ -218,6 +236,12 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
     ku = np.empty(max(qmax, 1))
     delta = np.zeros(n)
     slack = np.empty(nr)
+    cr = np.empty(n + max(qmax, 1))  # ratio test: breakpoints, rates, candidates
+    ca = np.empty(n + max(qmax, 1))
+    ci = np.empty(n + max(qmax, 1), np.int64)
+    n_flips = 0
+    best_obj = np.inf
+    last_progress = 0
     n_upd = 0
     piv_tol = max(piv_tol, PIVOT_TOL)
     status = BD_FAILED
@@ -239,25 +263,31 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
         for t in range(q):
             s = 0.0
             for i in range(q):
-                s += Kinv[i, t] * c[S[i]]
+                s += Kinv[i, t] * cp[S[i]]
             y[t] = s
         for j in range(n):
             if state[j] == _BASIC:
                 d[j] = 0.0
             else:
-                s = c[j]
+                s = cp[j]
                 for t in range(q):
                     s -= y[t] * A[R[t], j]
                 d[j] = s
+        # dual objective of this basis: y.b_R + sum over nonbasic of d_j x_j; it never
+        # increases
+        dobj = 0.0
+        for t in range(q):
+            dobj += y[t] * b[R[t]]
+        for j in range(n):
+            if state[j] != _BASIC:
+                dobj += d[j] * x[j]
+        if dobj < best_obj - 1e-12 * (1.0 + abs(best_obj)):
+            best_obj = dobj
+            last_progress = it
+        elif it - last_progress > STALL + 2 * (n + nr):
+            break  # no progress (a degenerate cycle the perturbation did not break): failed
         if stop_below > -np.inf:
-            # dual objective of this basis: y.b_R + sum over nonbasic of d_j x_j; when it
-            # is low enough, the certificate of these multipliers decides
-            dobj = 0.0
-            for t in range(q):
-                dobj += y[t] * b[R[t]]
-            for j in range(n):
-                if state[j] != _BASIC:
-                    dobj += d[j] * x[j]
+            # when the objective is low enough, the certificate of these multipliers decides
             if dobj <= stop_below and \
                     _certificate(A, b, R, q, y, lo, hi, c, x) <= stop_below:
                 status = BD_STOPPED
@@ -325,50 +355,85 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
             for t in range(q):
                 w[t] = -Kinv[pi, t]
             sigma = -1.0 if x[S[pi]] > ub[S[pi]] else 1.0
-        # dual ratio test (Harris' two passes): the largest step any candidate allows
-        # with reduced costs relaxed by DUAL_TOL, then the largest pivot among those
-        # whose own ratio is within it; tiny pivots never win a tie at zero
-        theta = np.inf
+        # dual ratio test. Candidates: the nonbasic variables and the active rows' slacks
+        # whose allowed move takes the leaving quantity toward feasibility, each with its
+        # breakpoint |d_j| / |rate_j| (the dual step at which its reduced cost reaches 0).
+        nc = 0
         for j in range(n):
             st = state[j]
             if st == _BASIC:
                 continue
             e = sigma * delta[j]
             if st == _LOWER and e > piv_tol:
-                theta = min(theta, (max(-d[j], 0.0) + DUAL_TOL) / e)
+                cr[nc] = max(-d[j], 0.0) / e
+                ca[nc] = e
             elif st == _UPPER and -e > piv_tol:
-                theta = min(theta, (max(d[j], 0.0) + DUAL_TOL) / -e)
+                cr[nc] = max(d[j], 0.0) / -e
+                ca[nc] = -e
             elif st == _FREE and abs(e) > piv_tol:
-                theta = min(theta, DUAL_TOL / abs(e))
+                cr[nc] = 0.0
+                ca[nc] = abs(e)
+            else:
+                continue
+            ci[nc] = j
+            nc += 1
         for t in range(q):
             e = sigma * w[t]
             if e > piv_tol:
-                theta = min(theta, (max(y[t], 0.0) + DUAL_TOL) / e)
-        best_piv = 0.0
+                cr[nc] = max(y[t], 0.0) / e
+                ca[nc] = e
+                ci[nc] = -1 - t
+                nc += 1
         enter_var = -1
         enter_slack = -1
-        for j in range(n):
-            st = state[j]
-            if st == _BASIC:
-                continue
-            e = sigma * delta[j]
-            if st == _LOWER and e > piv_tol:
-                ok = max(-d[j], 0.0) / e <= theta
-            elif st == _UPPER and -e > piv_tol:
-                ok = max(d[j], 0.0) / -e <= theta
-            elif st == _FREE and abs(e) > piv_tol:
-                ok = True
+        pick = -1
+        if nc > 0:
+            order = np.argsort(cr[:nc])
+            # bound flipping (long-step rule): a boxed variable whose breakpoint comes first
+            # flips to its other bound instead of entering, as long as the leaving quantity
+            # stays infeasible after the flip (in a box one iteration then does the work of
+            # many pivots: a row cutting deep into the box is met in one step)
+            slope = worst
+            i0 = 0
+            while i0 < nc - 1:
+                cc = order[i0]
+                j = ci[cc]
+                if j < 0 or state[j] == _FREE or cr[cc] * ca[cc] <= DUAL_TOL:
+                    break  # slacks and free variables enter; degenerate breakpoints too
+                width = hi[j] - lo[j]
+                if not width < np.inf:
+                    break
+                if slope - ca[cc] * width <= ptol:
+                    break
+                slope -= ca[cc] * width
+                i0 += 1
+            # Harris' two passes on the rest: the largest step any candidate allows with
+            # reduced costs relaxed by DUAL_TOL, then the largest pivot within it
+            theta = np.inf
+            for ii in range(i0, nc):
+                cc = order[ii]
+                theta = min(theta, cr[cc] + DUAL_TOL / ca[cc])
+            best_piv = 0.0
+            pick = order[i0]
+            for ii in range(i0, nc):
+                cc = order[ii]
+                if cr[cc] <= theta and ca[cc] > best_piv:
+                    best_piv = ca[cc]
+                    pick = cc
+            for ii in range(i0):  # the flips
+                j = ci[order[ii]]
+                if state[j] == _LOWER:
+                    state[j] = _UPPER
+                    x[j] = ub[j]
+                else:
+                    state[j] = _LOWER
+                    x[j] = lb[j]
+            n_flips += i0
+        if pick >= 0:
+            if ci[pick] >= 0:
+                enter_var = ci[pick]
             else:
-                ok = False
-            if ok and abs(e) > best_piv:
-                best_piv = abs(e)
-                enter_var = j
-        for t in range(q):
-            e = sigma * w[t]
-            if e > piv_tol and max(y[t], 0.0) / e <= theta and e > best_piv:
-                best_piv = e
-                enter_var = -1
-                enter_slack = t
+                enter_slack = -1 - ci[pick]
         if enter_var < 0 and enter_slack < 0:
             status = BD_INFEASIBLE
             break
@@ -483,7 +548,7 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
                 status = BD_FAILED
                 break
     # final point from a fresh factor, the objective and the certificate
-    if status == BD_OPTIMAL and q > 0 and n_upd >= 8:
+    if (status == BD_OPTIMAL or status == BD_STOPPED) and q > 0:
         if _refactor(A, R, S, q, Kinv):
             for t in range(q):
                 s = b[R[t]]
