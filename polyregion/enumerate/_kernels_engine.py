@@ -185,13 +185,25 @@ def _row_norms(G):
 
 
 @njit(cache=True)
-def _side(A, b, m, basis, a_new, b_new, tol, piv_tol, opt_tol, max_iter, stats):
-    """Chebyshev LP for the cell plus one row. Returns (nonempty, x, r, basis)."""
-    A2, b2 = _append_row(A, b, m, a_new, b_new)
+def _side(BA, Bb, A, b, m, basis, a_new, b_new, tol, piv_tol, opt_tol, max_iter, stats):
+    """Chebyshev LP for the cell plus one row. Returns (nonempty, x, r, basis).
+
+    The cell's rows are the domain's axis-aligned facets ``BA, Bb`` (kept out of the
+    cells' rows: the outer box holds them) followed by its other rows ``A, b``; the
+    facets come first so the basis labels of a parent stay valid in its pieces."""
+    nB, k = BA.shape
+    A2 = np.empty((nB + m + 1, k))
+    b2 = np.empty(nB + m + 1)
+    A2[:nB] = BA
+    b2[:nB] = Bb
+    A2[nB:nB + m] = A[:m]
+    b2[nB:nB + m] = b[:m]
+    A2[nB + m] = a_new
+    b2[nB + m] = b_new
     stats[ST_LPS] += 1
     # failed or inconsistent solves are retried cold, then by HiGHS (ST_RETRIES, ST_FAILED)
-    st, obj, rp, x, bas = cheb_solve(A2, b2, m + 1, basis, tol, piv_tol, opt_tol, max_iter,
-                                     stats[ST_RETRIES:ST_FAILED + 1])
+    st, obj, rp, x, bas = cheb_solve(A2, b2, nB + m + 1, basis, tol, piv_tol, opt_tol,
+                                     max_iter, stats[ST_RETRIES:ST_FAILED + 1])
     nonempty = st == LP_OPTIMAL and rp > tol
     if not nonempty:
         stats[ST_EMPTY] += 1
@@ -249,35 +261,14 @@ def _violation(A, b, v):
 
 
 @njit(cache=True)
-def _general_rows(m, gen0):
-    """Indices of the cell's rows that are not bounds: the domain's rows that are not
-    axis-aligned (``gen0``), then every row added by a cut."""
-    m0 = gen0.shape[0]
-    n = 0
-    for j in range(m0):
-        if gen0[j]:
-            n += 1
-    rows = np.empty(n + m - m0, np.int64)
-    n = 0
-    for j in range(m0):
-        if gen0[j]:
-            rows[n] = j
-            n += 1
-    for j in range(m0, m):
-        rows[n] = j
-        n += 1
-    return rows
-
-
-@njit(cache=True)
-def _probe(A, b, basis, P, R, VX, lo, hi, gen0, c, gamma, tol, piv_tol, opt_tol, max_iter,
-           stats):
+def _probe(BA, Bb, A, b, basis, P, R, VX, lo, hi, c, gamma, tol, piv_tol, opt_tol,
+           max_iter, stats):
     """Is the side ``{c.x >= gamma}`` (which holds no pool point) a region?
 
     First a known vertex of the cell beyond the hyperplane (with a pool ball: the cone
     test); then ``max c.x`` over the cell by the bounded dual simplex
     (:func:`._kernels_simplex.bd_max`: the outer box ``[lo, hi]`` as variable bounds, the
-    cut rows and non-axis-aligned domain rows as rows), whose certificate decides "no
+    cell's rows ``A`` -- its cuts and non-axis-aligned domain rows -- as rows), whose certificate decides "no
     cut" and whose optimal vertex feeds the cone test; the side's Chebyshev LP only when
     neither is conclusive.
 
@@ -305,7 +296,7 @@ def _probe(A, b, basis, P, R, VX, lo, hi, gen0, c, gamma, tol, piv_tol, opt_tol,
                 stats[ST_CONE] += 1
                 stats[ST_VCHECKS] += 1
                 return True, x, r, basis, False, nox, False
-    rows = _general_rows(m, gen0)
+    rows = np.arange(m)
     # decision mode: the solve stops once its certificate puts the far side in the slab
     # of width tol/2 beyond the hyperplane
     thr = gamma + 0.5 * tol - k * opt_tol
@@ -326,17 +317,17 @@ def _probe(A, b, basis, P, R, VX, lo, hi, gen0, c, gamma, tol, piv_tol, opt_tol,
             if r > 2.0 * tol:
                 stats[ST_CONE] += 1
                 return True, x, r, basis, False, v, True
-        ne, x, r, bas = _side(A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol, max_iter,
+        ne, x, r, bas = _side(BA, Bb, A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol, max_iter,
                               stats)
         return ne, x, r, bas, True, v, True
-    ne, x, r, bas = _side(A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol, max_iter,
+    ne, x, r, bas = _side(BA, Bb, A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol, max_iter,
                           stats)
     return ne, x, r, bas, True, nox, False
 
 
 @njit(cache=True)
-def _decide(A, b, basis, P, R, VX, lo, hi, gen0, a, beta, tol, piv_tol, opt_tol, max_iter,
-            stats):
+def _decide(BA, Bb, A, b, basis, P, R, VX, lo, hi, a, beta, tol, piv_tol, opt_tol,
+            max_iter, stats):
     """How does {a.x = beta} meet the cell?
 
     Returns ``(outcome, xb, rb, basb, got_b, xa, ra, basa, got_a, v, got_v)``:
@@ -367,21 +358,21 @@ def _decide(A, b, basis, P, R, VX, lo, hi, gen0, a, beta, tol, piv_tol, opt_tol,
         stats[ST_POOL] += 1
         return (CUT, empty, 0.0, basis, False, empty, 0.0, basis, False, empty, False)
     if has_b:
-        ne, x, r, bas, gbas, v, gv = _probe(A, b, basis, P, R, VX, lo, hi, gen0, a, beta,
+        ne, x, r, bas, gbas, v, gv = _probe(BA, Bb, A, b, basis, P, R, VX, lo, hi, a, beta,
                                             tol, piv_tol, opt_tol, max_iter, stats)
         if ne:
             return CUT, empty, 0.0, basis, False, x, r, bas, True, v, gv
         return BELOW, empty, 0.0, basis, False, empty, 0.0, basis, False, v, gv
     if has_a:
-        ne, x, r, bas, gbas, v, gv = _probe(A, b, basis, P, R, VX, lo, hi, gen0, -a, -beta,
-                                            tol, piv_tol, opt_tol, max_iter, stats)
+        ne, x, r, bas, gbas, v, gv = _probe(BA, Bb, A, b, basis, P, R, VX, lo, hi, -a,
+                                            -beta, tol, piv_tol, opt_tol, max_iter, stats)
         if ne:
             return CUT, x, r, bas, True, empty, 0.0, basis, False, v, gv
         return ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False, v, gv
     # every pool point lies within tol of the hyperplane: solve both sides
-    neb, xb, rb, basb = _side(A, b, m, basis, a, beta, tol, piv_tol, opt_tol, max_iter,
+    neb, xb, rb, basb = _side(BA, Bb, A, b, m, basis, a, beta, tol, piv_tol, opt_tol, max_iter,
                               stats)
-    nea, xa, ra, basa = _side(A, b, m, basis, -a, -beta, tol, piv_tol, opt_tol, max_iter,
+    nea, xa, ra, basa = _side(BA, Bb, A, b, m, basis, -a, -beta, tol, piv_tol, opt_tol, max_iter,
                               stats)
     if neb and nea:
         return CUT, xb, rb, basb, True, xa, ra, basa, True, empty, False
@@ -474,7 +465,7 @@ def _partition_vertices(VX, a, beta, sign):
 
 
 @njit(cache=True)
-def _layer_entry(A, b, basis, code, P, R, VX, lo, hi, gen0, G, g, l, off, nb, bps, tol,
+def _layer_entry(BA, Bb, A, b, basis, code, P, R, VX, lo, hi, G, g, l, off, nb, bps, tol,
                  zthr, cm, piv_tol, opt_tol, max_iter, stats):
     """Decide every hyperplane of layer ``l`` on the whole cell; set the code of the
     neurons that do not cut it; return the cutting ones and the grown pools. A row of
@@ -509,7 +500,7 @@ def _layer_entry(A, b, basis, code, P, R, VX, lo, hi, gen0, G, g, l, off, nb, bp
             beta = (bps[l, q] - g[j]) / nrm
             n0 = stats[ST_LPS]
             out, xb, rb, _b1, gb, xa, ra, _b2, ga, v, gv = _decide(
-                A, b, basis, P, R, VX, lo, hi, gen0, a, beta, tol, piv_tol, opt_tol,
+                BA, Bb, A, b, basis, P, R, VX, lo, hi, a, beta, tol, piv_tol, opt_tol,
                 max_iter, stats)
             stats[ST_ENTRY_LPS] += stats[ST_LPS] - n0
             if gb:
@@ -568,15 +559,24 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
 
     # root cell: a box's Chebyshev ball is its centre with the smallest half-width (no LP:
     # in 784-D the dense root LP alone would cost a minute); any other domain by the LP
+    # The domain's axis-aligned facets (a box's 2k rows) never become rows of the cells:
+    # the outer box [lo, hi] holds them, as the vertex LP's bounds; only the Chebyshev LP
+    # (rare in high dimension) puts them back, in front of the cell's rows (_side).
     m0 = A0.shape[0]
     gen0 = _general_domain_rows(A0)
     lo, hi = _initial_box(A0, b0, k)
+    BA = np.ascontiguousarray(A0[~gen0])
+    Bb = b0[~gen0].copy()
+    A0c = np.ascontiguousarray(A0[gen0])
+    b0c = b0[gen0].copy()
     if m0 > 0 and not gen0.any() and np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
         x = 0.5 * (lo + hi)
         rp = min(1.0, 0.5 * np.min(hi - lo))
         basis = cold_basis(k)
     else:
-        st, obj, rp, x, basis = cheb_solve(A0, b0, m0, cold_basis(k), -np.inf, piv_tol,
+        Ar = np.vstack((BA, A0c))
+        br = np.concatenate((Bb, b0c))
+        st, obj, rp, x, basis = cheb_solve(Ar, br, m0, cold_basis(k), -np.inf, piv_tol,
                                            opt_tol, max_iter, stats[ST_RETRIES:ST_FAILED + 1])
         stats[ST_LPS] += 1
     complete = True
@@ -593,13 +593,11 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     P0 = x.copy().reshape(1, k)
     R0 = np.array([rp])
     VX0 = np.zeros((0, k))
-    A0c = A0.copy()
-    b0c = b0.copy()
     winf, bmax = layer_norms(W_flat, W_off, b_flat, b_off, dims)
     nrm0 = _row_norms(G0)
     gmax0 = nrm0.max()
     CA, Cb, Ci, Cq, P0, R0, VX0 = _layer_entry(
-        A0c, b0c, basis, code0, P0, R0, VX0, lo, hi, gen0, G0, g0, 0, 0, n_bp[0], bps, tol,
+        BA, Bb, A0c, b0c, basis, code0, P0, R0, VX0, lo, hi, G0, g0, 0, 0, n_bp[0], bps, tol,
         zero_tol * gmax0, layer_margin(g0, gmax0, 0.0, 0.0, zero_tol), piv_tol, opt_tol,
         max_iter, stats)
     stack = [(A0c, b0c, basis, code0, P0, R0, VX0, lo, hi, G0, g0, CA, Cb, Ci, Cq, 0, 0)]
@@ -646,7 +644,7 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
                 zthr, cm = deeper_layer_scales(nrm, nrm.max(), g, W_flat, W_off[l], dims[l],
                                                mn, mmax, cmax, winf[l], bmax[l], zero_tol)
                 CA, Cb, Ci, Cq, P, R, VX = _layer_entry(
-                    A, b, basis, code, P, R, VX, lo, hi, gen0, G, g, l, neuron_off[l],
+                    BA, Bb, A, b, basis, code, P, R, VX, lo, hi, G, g, l, neuron_off[l],
                     n_bp[l], bps, tol, zthr, cm, piv_tol, opt_tol, max_iter, stats)
                 continue
             idx = Ci[h]
@@ -657,7 +655,7 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
             if code[idx] != q:
                 continue
             out, xb, rb, basb, gb, xa, ra, basa, ga, v, gv = _decide(
-                A, b, basis, P, R, VX, lo, hi, gen0, a, beta, tol, piv_tol, opt_tol, max_iter,
+                BA, Bb, A, b, basis, P, R, VX, lo, hi, a, beta, tol, piv_tol, opt_tol, max_iter,
                 stats)
             if gv:
                 VX = _add_vertex(VX, v)

@@ -13,7 +13,9 @@ coordinates and with their constant-row rule, and
   raises :class:`~polyregion.errors.SolverError` if that cell has no interior point.
 
 Cost: one forward pass with the layer maps per region, ``O(sum_l n_l n_{l-1} k)``, in
-chunks; re-solves are rare (degenerate nets, near-concurrent hyperplanes).
+chunks (nets with up to two hidden layers need no maps: the rows' norms are bounded by the
+triangle inequality and computed exactly only for the few hyperplanes within a radius of
+their witness); re-solves are rare (degenerate nets, near-concurrent hyperplanes).
 """
 
 from __future__ import annotations
@@ -110,6 +112,63 @@ def _slacks(prep, A0, b0, codes, X, zero_row):
     return slack
 
 
+def _layer_gaps(u, piece, t):
+    """Signed gaps ``(n, w, nb)`` of the pre-activations ``u`` to each breakpoint ``t[q]``,
+    positive on the side of the code: ``u - t[q]`` where the piece is above ``q``,
+    ``t[q] - u`` where it is below."""
+    g = u[:, :, None] - t[None, None, :]
+    above = piece[:, :, None] > np.arange(t.shape[0])[None, None, :]
+    return np.where(above, g, -g)
+
+
+def _slacks_shallow(prep, A0, b0, codes, X, radii, zero_row):
+    """:func:`_slacks` for nets with one or two hidden layers, without the per-cell maps.
+
+    The first layer's rows are the same on every cell. A second-layer row's norm on a cell
+    is at most ``ub_j = sum_i |W_ji| |s_i| ||W0_i||`` (the triangle inequality; it is also
+    the constant-row scale), so a hyperplane whose gap to the witness is at least
+    ``radius * ub_j`` is farther than the radius; only the other (cell, neuron) pairs,
+    a few per cell, get their exact row ``(W1_j * s) @ W0``. Returns a bound that is exact
+    below each radius (where clipping needs it) and at least the radius elsewhere."""
+    n, k = X.shape
+    slack = np.min(b0[None, :] - X @ A0.T, axis=1) if A0.shape[0] else np.full(n, np.inf)
+    W0 = prep.Ws[0]
+    w0 = W0.shape[0]
+    nrm0 = np.linalg.norm(W0, axis=1)
+    u0 = X @ W0.T + prep.bs[0]
+    live0 = (nrm0 > zero_row * nrm0.max()) & (nrm0 > 0)
+    t0 = prep.bps[0, :int(prep.n_bp[0])]
+    piece0 = codes[:, :w0].astype(np.int64)
+    gap0 = _layer_gaps(u0, piece0, t0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d0 = np.where(live0[None, :, None], gap0 / nrm0[None, :, None], np.inf)
+    slack = np.minimum(slack, d0.reshape(n, -1).min(axis=1, initial=np.inf))
+    if len(prep.Ws) < 3:
+        return slack
+    s0 = prep.slopes[0][piece0]
+    h = s0 * u0 + prep.intercepts[0][piece0]
+    W1 = prep.Ws[1]
+    w1 = W1.shape[0]
+    u1 = h @ W1.T + prep.bs[1]
+    ub = (np.abs(s0) * nrm0[None, :]) @ np.abs(W1).T  # (n, w1) >= the rows' norms
+    gmax = ub.max(axis=1)
+    t1 = prep.bps[1, :int(prep.n_bp[1])]
+    piece1 = codes[:, w0:w0 + w1].astype(np.int64)
+    gap1 = _layer_gaps(u1, piece1, t1)  # (n, w1, nb)
+    near = np.any(gap1 < radii[:, None, None] * ub[:, :, None], axis=2)
+    I, J = np.nonzero(near)
+    step = max(1, (1 << 21) // k)  # exact rows in batches of <= 16 MB
+    for p in range(0, I.size, step):
+        ii, jj = I[p:p + step], J[p:p + step]
+        rows = (W1[jj] * s0[ii]) @ W0  # the exact rows of the pairs that need them
+        nrm = np.linalg.norm(rows, axis=1)
+        live = (nrm > zero_row * gmax[ii]) & (nrm > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(live, (gap1[ii, jj] / nrm[:, None]).min(axis=1), np.inf)
+        np.minimum.at(slack, ii, d)
+    return slack
+
+
 def check_witnesses(prep, A0, b0, codes, pts, radii, tol):
     """Return ``(points, radii, n_clipped, n_resolved)``: every witness strictly inside its
     cell with a radius its ball really has (see the module docstring). Arrays in the
@@ -123,9 +182,14 @@ def check_witnesses(prep, A0, b0, codes, pts, radii, tol):
     n_clip = n_fix = 0
     width = max([pts.shape[1]] + [W.shape[0] for W in prep.Ws[:-1]])
     chunk = max(16, min(CHUNK, (1 << 22) // (width * pts.shape[1])))  # <= ~32 MB per map
+    if len(prep.Ws) <= 3:
+        chunk = CHUNK  # no per-cell maps (only a few exact rows per cell)
     for s in range(0, n, chunk):
         sl = slice(s, min(n, s + chunk))
-        slack = _slacks(prep, A0, b0, codes[sl], pts[sl], tol.zero_row)
+        if len(prep.Ws) <= 3:
+            slack = _slacks_shallow(prep, A0, b0, codes[sl], pts[sl], radii[sl], tol.zero_row)
+        else:
+            slack = _slacks(prep, A0, b0, codes[sl], pts[sl], tol.zero_row)
         over = slack < radii[sl]
         for i in np.flatnonzero(over) + s:
             si = slack[i - s]
