@@ -177,3 +177,36 @@ def test_digits_mlp_cells_match_highs():
             keep = rng.random(len(b)) < rng.uniform(0.3, 1.0)
             c = rng.normal(size=64) if t % 2 else rng.choice([-1, 1]) * A[rng.integers(len(b))]
             assert _check(A[keep], b[keep], -np.full(64, r), np.full(64, r), c) == BD_OPTIMAL
+
+
+@pytest.mark.parametrize("k", [3, 40, 120])
+def test_chebyshev_lp_on_the_dual_simplex(k):
+    """bd_cheb: the Chebyshev radius of a box cut by random rows, against HiGHS, with the
+    centre certified (radius measured from the rows); decision mode stops only when the
+    cell is thinner than the threshold."""
+    from polyregion.enumerate._kernels_simplex import bd_cheb
+
+    rng = np.random.default_rng(k)
+    for _ in range(15):
+        h = rng.uniform(0.3, 1.0, k)
+        m = int(rng.integers(0, 15))
+        A = _unit(rng, m, k)
+        b = rng.uniform(-0.2, 0.5, m) * (np.abs(A) @ h)
+        AA = np.vstack([np.eye(k), -np.eye(k), A])
+        bb = np.concatenate([h, h, b])
+        res = linprog(np.r_[np.zeros(k), -1.0], A_ub=np.hstack([AA, np.ones((len(bb), 1))]),
+                      b_ub=bb, bounds=[(None, None)] * k + [(None, 1.0)], method="highs")
+        r_star = -res.fun
+        st, rd, rp, x = bd_cheb(AA, bb, len(bb), -h, h, -np.inf, 1e-12, 1e-11, 50_000)
+        if r_star > 1e-9:
+            assert st == 0
+            assert abs(rp - r_star) <= 1e-7 * (1 + r_star)
+            assert np.min(bb - AA @ x) >= rp - 1e-12
+            st2, rd2, _, _ = bd_cheb(AA, bb, len(bb), -h, h, 2 * r_star, 1e-12, 1e-11,
+                                     50_000)
+            assert st2 in (0, 1) and (st2 == 0 or rd2 <= 2 * r_star)
+            st3, rd3, rp3, _ = bd_cheb(AA, bb, len(bb), -h, h, 0.5 * r_star, 1e-12, 1e-11,
+                                       50_000)
+            assert st3 == 0 and rp3 > 0.5 * r_star  # never stops on a thicker cell
+        else:
+            assert st != 0 or rp <= 1e-9

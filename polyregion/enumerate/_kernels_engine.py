@@ -52,7 +52,8 @@ from numba import njit, objmode
 from ._kernels_const import deeper_layer_scales, layer_margin, layer_norms
 from ._highs import TICK_EVERY, tick
 from ._kernels_lp import LP_OPTIMAL, cheb_solve, cold_basis
-from ._kernels_simplex import BD_OPTIMAL, BD_STOPPED, bd_max
+from ._kernels_simplex import (BD_OPTIMAL, BD_STOPPED, CHEB_DENSE_MAX, bd_max,
+                               cheb_highdim)
 
 # stats layout (returned to the driver)
 ST_LPS = 0  # LPs solved: Chebyshev LPs plus vertex LPs (ST_VLPS)
@@ -185,12 +186,15 @@ def _row_norms(G):
 
 
 @njit(cache=True)
-def _side(BA, Bb, A, b, m, basis, a_new, b_new, tol, piv_tol, opt_tol, max_iter, stats):
+def _side(BA, Bb, A, b, m, basis, lo, hi, a_new, b_new, tol, piv_tol, opt_tol, max_iter,
+          stats):
     """Chebyshev LP for the cell plus one row. Returns (nonempty, x, r, basis).
 
     The cell's rows are the domain's axis-aligned facets ``BA, Bb`` (kept out of the
     cells' rows: the outer box holds them) followed by its other rows ``A, b``; the
-    facets come first so the basis labels of a parent stay valid in its pieces."""
+    facets come first so the basis labels of a parent stay valid in its pieces. Above
+    ``CHEB_DENSE_MAX`` dimensions the LP goes to :func:`._kernels_simplex.cheb_highdim`
+    (``[lo, hi]``: the cell's outer box), which needs no basis."""
     nB, k = BA.shape
     A2 = np.empty((nB + m + 1, k))
     b2 = np.empty(nB + m + 1)
@@ -201,9 +205,15 @@ def _side(BA, Bb, A, b, m, basis, a_new, b_new, tol, piv_tol, opt_tol, max_iter,
     A2[nB + m] = a_new
     b2[nB + m] = b_new
     stats[ST_LPS] += 1
-    # failed or inconsistent solves are retried cold, then by HiGHS (ST_RETRIES, ST_FAILED)
-    st, obj, rp, x, bas = cheb_solve(A2, b2, nB + m + 1, basis, tol, piv_tol, opt_tol,
-                                     max_iter, stats[ST_RETRIES:ST_FAILED + 1])
+    if k > CHEB_DENSE_MAX:
+        st, obj, rp, x = cheb_highdim(A2, b2, nB + m + 1, lo, hi, tol, VERTEX_PTOL, piv_tol,
+                                      max_iter, stats[ST_RETRIES:ST_FAILED + 1])
+        bas = basis
+    else:
+        # failed or inconsistent solves are retried cold, then by HiGHS (ST_RETRIES,
+        # ST_FAILED)
+        st, obj, rp, x, bas = cheb_solve(A2, b2, nB + m + 1, basis, tol, piv_tol, opt_tol,
+                                         max_iter, stats[ST_RETRIES:ST_FAILED + 1])
     nonempty = st == LP_OPTIMAL and rp > tol
     if not nonempty:
         stats[ST_EMPTY] += 1
@@ -268,9 +278,9 @@ def _probe(BA, Bb, A, b, basis, P, R, VX, lo, hi, c, gamma, tol, piv_tol, opt_to
     First a known vertex of the cell beyond the hyperplane (with a pool ball: the cone
     test); then ``max c.x`` over the cell by the bounded dual simplex
     (:func:`._kernels_simplex.bd_max`: the outer box ``[lo, hi]`` as variable bounds, the
-    cell's rows ``A`` -- its cuts and non-axis-aligned domain rows -- as rows), whose certificate decides "no
-    cut" and whose optimal vertex feeds the cone test; the side's Chebyshev LP only when
-    neither is conclusive.
+    cell's rows ``A`` -- its cuts and non-axis-aligned domain rows -- as rows), whose
+    certificate decides "no cut" and whose optimal vertex feeds the cone test; the side's
+    Chebyshev LP only when neither is conclusive.
 
     Returns ``(nonempty, x, r, bas, got_bas, v, got_v)``: a point with certified radius
     when non-empty, a new simplex basis (``got_bas``) and a new point of the closed cell
@@ -317,10 +327,12 @@ def _probe(BA, Bb, A, b, basis, P, R, VX, lo, hi, c, gamma, tol, piv_tol, opt_to
             if r > 2.0 * tol:
                 stats[ST_CONE] += 1
                 return True, x, r, basis, False, v, True
-        ne, x, r, bas = _side(BA, Bb, A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol, max_iter,
+        ne, x, r, bas = _side(BA, Bb, A, b, m, basis, lo, hi,
+                              -c, -gamma, tol, piv_tol, opt_tol, max_iter,
                               stats)
         return ne, x, r, bas, True, v, True
-    ne, x, r, bas = _side(BA, Bb, A, b, m, basis, -c, -gamma, tol, piv_tol, opt_tol, max_iter,
+    ne, x, r, bas = _side(BA, Bb, A, b, m, basis, lo, hi,
+                          -c, -gamma, tol, piv_tol, opt_tol, max_iter,
                           stats)
     return ne, x, r, bas, True, nox, False
 
@@ -370,9 +382,11 @@ def _decide(BA, Bb, A, b, basis, P, R, VX, lo, hi, a, beta, tol, piv_tol, opt_to
             return CUT, x, r, bas, True, empty, 0.0, basis, False, v, gv
         return ABOVE, empty, 0.0, basis, False, empty, 0.0, basis, False, v, gv
     # every pool point lies within tol of the hyperplane: solve both sides
-    neb, xb, rb, basb = _side(BA, Bb, A, b, m, basis, a, beta, tol, piv_tol, opt_tol, max_iter,
+    neb, xb, rb, basb = _side(BA, Bb, A, b, m, basis, lo, hi,
+                              a, beta, tol, piv_tol, opt_tol, max_iter,
                               stats)
-    nea, xa, ra, basa = _side(BA, Bb, A, b, m, basis, -a, -beta, tol, piv_tol, opt_tol, max_iter,
+    nea, xa, ra, basa = _side(BA, Bb, A, b, m, basis, lo, hi,
+                              -a, -beta, tol, piv_tol, opt_tol, max_iter,
                               stats)
     if neb and nea:
         return CUT, xb, rb, basb, True, xa, ra, basa, True, empty, False
@@ -576,8 +590,13 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     else:
         Ar = np.vstack((BA, A0c))
         br = np.concatenate((Bb, b0c))
-        st, obj, rp, x, basis = cheb_solve(Ar, br, m0, cold_basis(k), -np.inf, piv_tol,
-                                           opt_tol, max_iter, stats[ST_RETRIES:ST_FAILED + 1])
+        basis = cold_basis(k)
+        if k > CHEB_DENSE_MAX:
+            st, obj, rp, x = cheb_highdim(Ar, br, m0, lo, hi, -np.inf, VERTEX_PTOL, piv_tol,
+                                          max_iter, stats[ST_RETRIES:ST_FAILED + 1])
+        else:
+            st, obj, rp, x, basis = cheb_solve(Ar, br, m0, basis, -np.inf, piv_tol, opt_tol,
+                                               max_iter, stats[ST_RETRIES:ST_FAILED + 1])
         stats[ST_LPS] += 1
     complete = True
     if n_hidden == 0:

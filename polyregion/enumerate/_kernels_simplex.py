@@ -44,7 +44,9 @@ cells in 2-D to 784-D.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
+
+from ._highs import cheb_highs
 
 BD_OPTIMAL = 0
 BD_UNBOUNDED = 1  # the optimum sits on an artificial bound: c.x is unbounded on the cell
@@ -63,7 +65,8 @@ PERTURB = 1e-7
 #: Iterations without progress of the dual objective before the solve gives up
 #: (``BD_FAILED``), plus twice the number of variables and rows.
 STALL = 50
-#: The explicit inverse is rebuilt from the active rows every this many updates.
+#: The explicit inverse is rebuilt from the active rows every this many updates (or
+#: every q updates when the active set q is larger: a rebuild costs O(q^3)).
 REFACTOR = 50
 
 _LOWER = 0  # nonbasic at its lower bound
@@ -243,6 +246,7 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
     best_obj = np.inf
     last_progress = 0
     n_upd = 0
+    last_refactor = 0
     piv_tol = max(piv_tol, PIVOT_TOL)
     status = BD_FAILED
     it = 0
@@ -398,8 +402,8 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
             while i0 < nc - 1:
                 cc = order[i0]
                 j = ci[cc]
-                if j < 0 or state[j] == _FREE or cr[cc] * ca[cc] <= DUAL_TOL:
-                    break  # slacks and free variables enter; degenerate breakpoints too
+                if j < 0 or state[j] == _FREE:
+                    break  # slacks and free variables enter
                 width = hi[j] - lo[j]
                 if not width < np.inf:
                     break
@@ -543,7 +547,8 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
                             break
                 q -= 1
         n_upd += 1
-        if n_upd % REFACTOR == 0 and q > 0:
+        if q > 0 and n_upd - last_refactor >= max(REFACTOR, q):
+            last_refactor = n_upd
             if not _refactor(A, R, S, q, Kinv):
                 status = BD_FAILED
                 break
@@ -586,3 +591,86 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
                                          or (lo[j] == -np.inf and x[j] < -0.5 * BIG)):
                 status = BD_UNBOUNDED
     return status, value, bound, x, it
+
+
+# ---------------------------------------------------------------------------------------
+# The Chebyshev-ball LP on the same simplex.
+# ---------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def bd_cheb(A, b, m, lo, hi, stop_below, ptol, piv_tol, max_iter):
+    """The Chebyshev-ball LP of ``{A[:m] x <= b[:m]}`` (unit rows) by :func:`bd_max`.
+
+    ``max r  s.t.  a_j . x + r <= b_j,  r <= 1``, with ``x`` bounded by an outer box
+    ``[lo, hi]`` of the cell (any box containing it: the centre lies in the cell). The
+    variables are ``(x, r)``; the rows ``(a_j, 1)`` include the domain's facets, so a box
+    window's ``2k`` facets are rows here (sparse ones, but stored densely): this is the
+    engine's Chebyshev LP for high dimension, where the dense ``(k+1) x (k+1)`` basis of
+    :func:`._kernels_lp.cheb_lp` and its cold start cost minutes, while this one starts
+    from the box's corner and pivots once per row that ends up active.
+
+    Returns ``(status, r_dual, r_primal, x)`` like ``cheb_lp``: status ``0`` optimal,
+    ``1`` stopped (the dual bound fell to ``stop_below``: the cell is thinner), ``2``
+    failed (the caller falls back to HiGHS); ``r_primal = min(1, min_j b_j - a_j.x)`` is
+    measured from the rows, not read from the simplex.
+    """
+    k = A.shape[1]
+    G = np.empty((m, k + 1))
+    for j in range(m):
+        for t in range(k):
+            G[j, t] = A[j, t]
+        G[j, k] = 1.0
+    lo2 = np.empty(k + 1)
+    hi2 = np.empty(k + 1)
+    lo2[:k] = lo
+    hi2[:k] = hi
+    lo2[k] = -np.inf
+    hi2[k] = 1.0
+    c = np.zeros(k + 1)
+    c[k] = 1.0
+    rows = np.arange(m)
+    st, val, bound, z, it = bd_max(G, b[:m], rows, lo2, hi2, c, ptol, piv_tol, max_iter,
+                                   stop_below)
+    x = z[:k].copy()
+    if st == BD_STOPPED:
+        return 1, bound, -np.inf, x
+    if st != BD_OPTIMAL:
+        return 2, np.inf, -np.inf, x
+    rp = 1.0
+    for j in range(m):
+        s = b[j]
+        for t in range(k):
+            s -= A[j, t] * x[t]
+        if s < rp:
+            rp = s
+    for t in range(k):  # the outer box is not a facet, but the centre must lie in it
+        if x[t] < lo[t] or x[t] > hi[t]:
+            rp = -np.inf
+    return 0, bound, rp, x
+
+
+#: Above this dimension the engine's Chebyshev LPs leave the dense warm-started simplex
+#: of :mod:`._kernels_lp` (its cold start and ``(k+1) x (k+1)`` basis grow as ``k^3``)
+#: for :func:`bd_cheb`; above ``CHEB_SPARSE_MIN`` they go to HiGHS, whose sparse
+#: factorisation exploits the two nonzeros of a box facet's row (in 784-D: 0.7 s against
+#: half a minute for either dense simplex). These LPs are rare there: the vertex LP and
+#: the cone test decide almost every hyperplane.
+CHEB_DENSE_MAX = 32
+CHEB_SPARSE_MIN = 256
+
+
+@njit(cache=True)
+def cheb_highdim(A, b, m, lo, hi, stop_below, ptol, piv_tol, max_iter, counts):
+    """The Chebyshev LP of ``{A[:m] x <= b[:m]}`` in high dimension: :func:`bd_cheb` (up
+    to ``CHEB_SPARSE_MIN`` dimensions) with HiGHS as its fallback, or HiGHS directly.
+    Returns ``(status, r_dual, r_primal, x)`` with status 0 (optimal) or 1 (stopped:
+    thinner than ``stop_below``); ``counts[1] += 1`` for each HiGHS solve."""
+    k = A.shape[1]
+    if k <= CHEB_SPARSE_MIN:
+        st, obj, rp, x = bd_cheb(A, b, m, lo, hi, stop_below, ptol, piv_tol, max_iter)
+        if st == 1 or (st == 0 and (rp > stop_below or not obj > stop_below)):
+            return st, obj, rp, x
+    counts[1] += 1
+    with objmode(rh="float64", xh="float64[::1]"):
+        rh, xh = cheb_highs(A, b, m)
+    return 0, rh, rh, xh
