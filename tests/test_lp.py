@@ -4,6 +4,12 @@
   cells (bounded, unbounded, empty, thin, degenerate: many rows through one point,
   duplicated rows, zero-width slabs), cold and warm-started from the parent's basis, in
   full and in decision mode.
+- ``cheb_lp`` in 64-D, cold: a box cut by 5..15 rows through or near it, some with
+  rounding-level coordinates, and the cells of the first layer of the stored 64-D digits
+  MLP around its images (the LPs every work unit starts with). These are so degenerate
+  that the former ratio test (ties to the smallest row number) pivoted on 1e-11 elements
+  and reported "optimal" from an infeasible basis (half of the digits cells were wrong);
+  an answer must now be right or ``LP_FAILED``, never a wrong optimum.
 - ``vertex_from_point`` + ``vertex_max``: ``max c.x`` over random bounded cells, and the
   dual bound they return.
 
@@ -12,12 +18,15 @@ Every instance is compared with HiGHS; no disagreement beyond 1e-7 is allowed.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from polyregion.enumerate._kernels_lp import (LP_OPTIMAL, LP_STOPPED, VX_OPTIMAL, cheb_lp,
-                                              cold_basis, vertex_from_point, vertex_max)
+from polyregion.enumerate._kernels_lp import (LP_FAILED, LP_OPTIMAL, LP_STOPPED, VX_OPTIMAL,
+                                              _doubtful, cheb_lp, cheb_solve, cold_basis,
+                                              vertex_from_point, vertex_max)
 
 TOL = 1e-7
 PIV, OPT, MAXIT = 1e-11, 1e-13, 10_000
@@ -145,6 +154,134 @@ def test_cheb_lp_garbage_basis_falls_back_to_cold():
         check_cheb(A, b, same)
 
 
+def cell_64d(rng, k=64):
+    """A box ``c + [-r, r]^k`` cut by 5..15 unit rows through or near it (through random
+    points, through the centre, or nearly tangent at a corner); a few coordinates of the
+    rows are rounding-level (1e-44..1e-8), as in trained first-layer rows on pixels that
+    are always blank; sometimes also 50 far rows, and the rows shuffled."""
+    r = rng.choice([0.125, 0.01, 1e-4, 0.5])
+    c = rng.uniform(-0.3, 0.3, k) * rng.choice([0.0, 1.0])
+    m = int(rng.integers(5, 16))
+    U = rng.normal(size=(m, k))
+    cols = rng.choice(k, int(rng.integers(0, 6)), replace=False)
+    U[:, cols] *= 10.0 ** rng.uniform(-44, -8, (m, len(cols)))
+    U /= np.linalg.norm(U, axis=1)[:, None]
+    reach = r * np.abs(U).sum(1)  # max of a.(x - c) over the box
+    mode = rng.integers(3)
+    if mode == 0:
+        beta = U @ c + rng.uniform(-0.8, 0.8, m) * reach
+    elif mode == 1:
+        beta = U @ c + rng.choice([0.0, 0.0, 1e-12, -1e-12, 0.05 * r], m)
+    else:
+        beta = U @ c + reach * rng.uniform(0.95, 1.05, m)
+    A = [np.eye(k), -np.eye(k), U]
+    b = [c + r, r - c, beta]
+    if rng.random() < 0.5:
+        F = _unit(rng, 50, k)
+        A.append(F)
+        b.append(rng.uniform(1.0, 30.0, 50))
+    A, b = np.vstack(A), np.concatenate(b)
+    if rng.random() < 0.5:
+        o = rng.permutation(len(b))
+        A, b = A[o], b[o]
+    return np.ascontiguousarray(A), np.ascontiguousarray(b)
+
+
+def digits_cells(rng, n_points=6):
+    """Cells of the first layer of the stored 64-D digits MLP (tests/data, see
+    tests/test_scale_highdim.py) in l-inf windows around its images, in the engine's
+    coordinates (the window is ``[-1/8, 1/8]^64``, unit half-diagonal): the box plus all
+    64 first-layer rows, oriented to contain the centre or a random point of the window,
+    and the neighbour cell across the hyperplane nearest that point. A work unit's root
+    LP is such a cell."""
+    d = np.load(os.path.join(os.path.dirname(__file__), "data", "digits_mlp_64d.npz"))
+    W, c0 = d["W0"], d["b0"]
+    nrm = np.linalg.norm(W, axis=1)
+    G = W / nrm[:, None]
+    k = W.shape[1]
+    h = 1.0 / np.sqrt(k)
+    for img in d["images"]:
+        for r in (0.012, 0.02):
+            off = (W @ img + c0) / nrm / (r / h)  # a.x + off: pre-activation, x = (t-img)*h/r
+            for t in range(n_points):
+                p = rng.uniform(-h, h, k) * (t > 0)
+                sg = np.where(G @ p + off > 0, 1.0, -1.0)
+                if t == n_points - 1:
+                    sg[np.argmin(np.abs(G @ p + off))] *= -1.0
+                A = np.vstack([np.eye(k), -np.eye(k), -sg[:, None] * G])
+                b = np.concatenate([np.full(2 * k, h), sg * off])
+                yield np.ascontiguousarray(A), np.ascontiguousarray(b)
+
+
+def check_cold_64d(A, b, stop_below=-np.inf):
+    """A cold solve is right or LP_FAILED, never a wrong optimum; cheb_solve (with its
+    cold retry and HiGHS fallback) is always right. Returns True when cheb_lp failed."""
+    m, k = A.shape
+    r_ref = highs_cheb(A, b)
+    st, obj, rp, x, _ = cheb_lp(A, b, m, cold_basis(k), stop_below, PIV, OPT, MAXIT)
+    assert st in (LP_OPTIMAL, LP_STOPPED, LP_FAILED)
+    if st == LP_OPTIMAL:
+        assert abs(obj - r_ref) <= TOL, (obj, r_ref)
+        assert abs(rp - r_ref) <= TOL, (rp, r_ref)
+        # the centre lies in the cell with the reported radius
+        assert np.all(A @ x + rp <= b + 1e-12), np.max(A @ x + rp - b)
+        assert obj > stop_below
+    elif st == LP_STOPPED:
+        assert r_ref <= stop_below + TOL, (r_ref, stop_below)
+    counts = np.zeros(2, np.int64)
+    st2, obj2, rp2, x2, _ = cheb_solve(A, b, m, cold_basis(k), stop_below, PIV, OPT, MAXIT,
+                                       counts)
+    if st2 == LP_OPTIMAL:
+        assert abs(rp2 - r_ref) <= TOL, (rp2, r_ref)
+        assert np.all(A @ x2 + rp2 <= b + 1e-12)
+    else:
+        assert st2 == LP_STOPPED and r_ref <= stop_below + TOL
+    return st == LP_FAILED
+
+
+def test_cheb_lp_cold_64d_cells_match_highs(n_cells=120, seed=0):
+    rng = np.random.default_rng(64 + 1000 * seed)
+    failed = 0
+    for _ in range(n_cells):
+        A, b = cell_64d(rng)
+        failed += check_cold_64d(A, b)
+    assert failed <= n_cells // 20  # failures are rare (none at the time of writing)
+
+
+def test_cheb_lp_cold_64d_decision_mode():
+    rng = np.random.default_rng(65)
+    for _ in range(40):
+        A, b = cell_64d(rng)
+        r_ref = highs_cheb(A, b)
+        for stop in (1e-11, 1e-3, 0.5 * r_ref, 1.5 * r_ref):
+            check_cold_64d(A, b, stop_below=stop)
+
+
+def test_cheb_lp_cold_64d_digits_unit_cells():
+    """The root LPs of work units on the 64-D digits MLP (before the fix 34 of these 72
+    came back "optimal" with a wrong radius, some with the centre outside the cell)."""
+    rng = np.random.default_rng(66)
+    n = failed = 0
+    for A, b in digits_cells(rng):
+        failed += check_cold_64d(A, b)
+        n += 1
+    assert n == 72 and failed <= n // 20
+
+
+def test_doubtful_flags_inconsistent_optimum():
+    """An "optimal" answer whose dual bound and primal radius disagree is doubtful also
+    without a decision threshold (the solve of a unit's root, stop_below = -inf)."""
+    inf = -np.inf
+    assert _doubtful(LP_OPTIMAL, 0.0059, -0.002, inf)  # dual bound vs a centre outside
+    assert _doubtful(LP_OPTIMAL, 0.01, 0.02, inf)  # a radius above its dual bound
+    assert _doubtful(LP_OPTIMAL, np.nan, 0.01, inf)
+    assert _doubtful(LP_FAILED, 0.0, 0.0, inf)
+    assert not _doubtful(LP_OPTIMAL, 0.0015, 0.0015 - 1e-13, inf)
+    assert not _doubtful(LP_OPTIMAL, -3.0, -3.0 + 1e-12, inf)
+    assert not _doubtful(LP_STOPPED, 1e-12, -np.inf, 1e-11)
+    assert _doubtful(LP_OPTIMAL, 0.1, 1e-12, 1e-11)  # thin primal ball, dual says not
+
+
 @pytest.mark.parametrize("kind", ("box", "pencil", "slab"))
 def test_vertex_max_matches_highs(kind, n_cells=200):
     rng = np.random.default_rng(3 + _SEED[kind])
@@ -228,8 +365,12 @@ def test_numba_cache_second_process_does_not_recompile():
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_many_more_instances(kind):
-    """Ten times more cold instances and vertex LPs (``pytest -m slow``)."""
+    """Ten times more cold instances and vertex LPs, and 1,000 more cold 64-D cells
+    (``pytest -m slow``)."""
     for seed in range(1, 11):
         test_cheb_lp_cold_matches_highs(kind, n_cells=250, seed=seed)
+    if kind == "box":
+        for seed in range(1, 6):
+            test_cheb_lp_cold_64d_cells_match_highs(n_cells=200, seed=seed)
     if kind != "free":
         test_vertex_max_matches_highs(kind, n_cells=2000)

@@ -10,7 +10,9 @@ engine works in coordinates where the domain has unit scale). We solve the dual
     (D)  min sum_j b_j y_j + s   s.t.  sum_j y_j a_j = 0,  sum_j y_j + s = 1,  y, s >= 0,
 
 which has only ``k + 1`` rows (``k`` = dimension), by a revised primal simplex with an
-explicit ``(k+1) x (k+1)`` basis inverse and Bland's rule (no cycling). ``k``
+explicit ``(k+1) x (k+1)`` basis inverse, Bland's pricing and a Harris ratio test that
+pivots on the largest blocking element (Bland's leaving rule after a degenerate stall;
+an iteration cap), which fails rather than answer from an infeasible basis. ``k``
 artificial columns ``e_i`` with bounds ``[0, 0]`` make ``{artificials, s}`` a feasible
 starting basis for every cell, including unbounded ones (``m < k`` or rank-deficient
 rows: the artificials then stay basic at zero and pin the free directions of ``x``).
@@ -149,6 +151,56 @@ def _try_invert(B):
     return Inv
 
 
+#: A basic value of (D) below ``-LP_NEG_TOL`` (an artificial farther than that from 0)
+#: makes the basis infeasible: the basis is refactorised, and if the value stays, the
+#: solve fails (``LP_FAILED``) instead of reporting an answer from an infeasible basis.
+#: Values within it are rounding and are set to their bound. (Values of (D) lie in [0, 1].)
+LP_NEG_TOL = 1e-9
+#: Slack of the first pass of the Harris ratio test (a bound may be overshot by this).
+LP_HARRIS_TOL = 1e-10
+#: A step below this (the values of (D) lie in [0, 1]) is a degenerate pivot.
+LP_DEGENERATE = 1e-12
+#: An "optimal" answer whose dual bound and verified primal radius differ by more than
+#: ``LP_GAP * max(1, |r|)`` is inconsistent (:func:`_doubtful`).
+LP_GAP = 1e-9
+
+
+@njit(cache=True)
+def _clean(xB, basis):
+    """Set basic values within :data:`LP_NEG_TOL` outside their bound to it; False when
+    one is clearly outside (a row or the cap below ``-LP_NEG_TOL``, an artificial farther
+    than that from 0, or NaN)."""
+    ok = True
+    for i in range(xB.shape[0]):
+        v = xB[i]
+        if not (v == v):
+            ok = False
+        elif basis[i] <= -2:  # artificial: fixed at 0
+            if abs(v) > LP_NEG_TOL:
+                ok = False
+        elif v < 0.0:
+            if v < -LP_NEG_TOL:
+                ok = False
+            else:
+                xB[i] = 0.0
+    return ok
+
+
+@njit(cache=True)
+def _refactor(A, basis, k):
+    """A fresh basis inverse and basic solution ``xB = Binv e_k`` (cleaned by
+    :func:`_clean`). Returns ``(ok, Binv, xB)``; not ok when the basis is singular or its
+    basic solution is clearly infeasible."""
+    n = k + 1
+    Binv = _try_invert(_factor(A, basis, k))
+    xB = np.zeros(n)
+    if Binv.shape[0] == 0:
+        return False, Binv, xB
+    for i in range(n):
+        xB[i] = Binv[i, k]
+    return _clean(xB, basis), Binv, xB
+
+
 @njit(cache=True)
 def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
     """Solve (P)/(D) for the first ``m`` rows of ``A, b``.
@@ -157,6 +209,23 @@ def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
     objective (an upper bound on r*), ``r_primal = min(1, min_j b_j - a_j.x)`` is the
     radius of a ball around ``x`` that lies in the cell (verified directly), ``basis`` the
     final basis (a copy). On ``LP_STOPPED`` x is meaningless.
+
+    Pricing: Bland's (the first column with a negative reduced cost). Ratio test: Harris'
+    two passes, with bounds ``y, s >= 0`` and artificials ``= 0``, over the elements
+    ``|alpha_i| > piv_tol * max(1, ||alpha||_inf)``: of the basic variables that block
+    within the first pass' bound, the one with the largest ``|alpha_i|`` leaves
+    (artificials first on equal ``|alpha|``). In 64-D the cold LP of a box cut by a dozen
+    rows is so degenerate that the former rule (smallest row number among tied ratios)
+    pivoted on rounding-level elements (1e-11) and drove basic values to -0.2, which were
+    then silently set to 0. Now a basic value clearly outside its bound
+    (:data:`LP_NEG_TOL`) forces a refactorisation, and if it stays the solve returns
+    ``LP_FAILED``; so does the iteration cap ``max_iter``. Anti-cycling: after ``k + 1``
+    consecutive degenerate pivots (steps <= :data:`LP_DEGENERATE`, no artificial
+    leaving) the leaving rule becomes
+    Bland's (smallest label among the blocking variables whose pivot is at least 1e-2 of
+    the largest) for the rest of the solve, and the cap bounds the rest. An optimum whose
+    dual bound and primal radius disagree (:data:`LP_GAP`) is refactorised and priced
+    again once before it is returned.
     """
     k = A.shape[1]
     n = k + 1
@@ -175,7 +244,7 @@ def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
                 ok = False
         if ok:
             for i in range(n):
-                if Binv[i, k] < -1e-9:
+                if Binv[i, k] < -LP_NEG_TOL or (basis[i] <= -2 and Binv[i, k] > LP_NEG_TOL):
                     ok = False
         if ok:
             break
@@ -190,7 +259,8 @@ def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
             is_basic[m] = True
     xB = np.empty(n)
     for i in range(n):
-        xB[i] = max(Binv[i, k], 0.0)
+        xB[i] = Binv[i, k]
+    _clean(xB, basis)
     cB = np.empty(n)
     pi = np.empty(n)
     col = np.empty(n)
@@ -199,6 +269,10 @@ def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
     status = LP_FAILED
     obj = 0.0
     it = 0
+    fresh = True  # Binv was factorised at the current basis
+    stall = 0  # consecutive degenerate pivots
+    bland = False
+    r_primal = -np.inf
     while it < max_iter:
         it += 1
         for i in range(n):
@@ -230,40 +304,93 @@ def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
             if 1.0 - pi[k] < -opt_tol:
                 enter = -1
         if enter == -3:
+            # optimal: the centre is read from the multipliers, its radius verified
+            for t in range(k):
+                x[t] = pi[t]
+            r_primal = 1.0
+            for j in range(m):
+                s = b[j]
+                for t in range(k):
+                    s -= A[j, t] * x[t]
+                if s < r_primal:
+                    r_primal = s
+            if not fresh and not (abs(obj - r_primal)
+                                  <= LP_GAP * max(1.0, abs(obj), abs(r_primal))):
+                # dual bound and primal radius disagree: drift in Binv. Refactorise and
+                # price again from the same basis
+                ok, Bi, xB2 = _refactor(A, basis, k)
+                if not ok:
+                    break
+                Binv = Bi
+                xB = xB2
+                fresh = True
+                continue
             status = LP_OPTIMAL
             break
         _column(A, enter, k, col)
+        amax = 0.0
         for i in range(n):
             s = 0.0
             for t in range(n):
                 s += Binv[i, t] * col[t]
             alpha[i] = s
-        leave = -1
-        # artificials are fixed at 0: they leave first, with a zero step
+            if abs(s) > amax:
+                amax = abs(s)
+        ptol = piv_tol * max(1.0, amax)
+        # Harris pass 1: the largest step that keeps every bound within LP_HARRIS_TOL.
+        # A basic variable blocks when alpha_i > 0 (it decreases towards 0), an
+        # artificial (fixed at 0) for either sign.
+        theta_max = np.inf
         for i in range(n):
-            if basis[i] <= -2 and abs(alpha[i]) > piv_tol:
-                leave = i
-                break
-        if leave == -1:
-            best = np.inf
-            best_order = m + 10
-            for i in range(n):
-                if alpha[i] > piv_tol and basis[i] > -2:
-                    ratio = xB[i] / alpha[i]
-                    order = basis[i] if basis[i] >= 0 else m
-                    if ratio < best - 1e-15 or (ratio <= best + 1e-15 and order < best_order):
-                        if ratio < best:
-                            best = ratio
-                        best_order = order
-                        leave = i
-        if leave == -1:
+            a = alpha[i]
+            if a > ptol:
+                t = (xB[i] + LP_HARRIS_TOL) / a
+            elif a < -ptol and basis[i] <= -2:
+                t = (xB[i] - LP_HARRIS_TOL) / a
+            else:
+                continue
+            if t < theta_max:
+                theta_max = t
+        if theta_max == np.inf:
             status = LP_FAILED  # unbounded dual: cannot happen in exact arithmetic
             break
-        _pivot(Binv, xB, alpha, leave)
+        # pass 2: of the variables whose own ratio is within theta_max, the largest
+        # |alpha| (Bland mode: the smallest label with |alpha| >= 1e-2 of the largest)
+        best_a = 0.0
         for i in range(n):
-            if xB[i] < 0.0:
-                xB[i] = 0.0
+            a = abs(alpha[i])
+            if a <= ptol or (alpha[i] < 0.0 and basis[i] > -2):
+                continue
+            if xB[i] / alpha[i] <= theta_max and a > best_a:
+                best_a = a
+        leave = -1
+        best_order = m + 10
+        for i in range(n):
+            a = abs(alpha[i])
+            if a <= ptol or (alpha[i] < 0.0 and basis[i] > -2):
+                continue
+            if xB[i] / alpha[i] > theta_max:
+                continue
+            lab = basis[i]
+            if bland:
+                order = -1 if lab <= -2 else (lab if lab >= 0 else m)
+                if a >= 1e-2 * best_a and order < best_order:
+                    best_order = order
+                    leave = i
+            elif leave == -1 or a > abs(alpha[leave]) or (
+                    a == abs(alpha[leave]) and lab <= -2 and basis[leave] > -2):
+                leave = i
+        if leave == -1:
+            status = LP_FAILED
+            break
+        # the step xB[leave] / alpha[leave] must be >= 0: a value on the wrong side of
+        # its bound (rounding, or the Harris overshoot) leaves from the bound
+        if xB[leave] / alpha[leave] < 0.0:
+            xB[leave] = 0.0
+        theta = xB[leave] / alpha[leave]
         old = basis[leave]
+        _pivot(Binv, xB, alpha, leave)
+        fresh = False
         if old >= 0:
             is_basic[old] = False
         elif old == -1:
@@ -273,31 +400,38 @@ def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
             is_basic[enter] = True
         else:
             is_basic[m] = True
-        if it % 40 == 0:  # refactor against drift
-            Bi = _try_invert(_factor(A, basis, k))
-            if Bi.shape[0] > 0:
-                Binv = Bi
-                for i in range(n):
-                    xB[i] = max(Binv[i, k], 0.0)
-    r_primal = -np.inf
-    if status == LP_OPTIMAL:
-        for t in range(k):
-            x[t] = pi[t]
-        r_primal = 1.0
-        for j in range(m):
-            s = b[j]
-            for t in range(k):
-                s -= A[j, t] * x[t]
-            if s < r_primal:
-                r_primal = s
+        if theta <= LP_DEGENERATE and old > -2:
+            stall += 1
+            if stall > n:
+                bland = True
+        else:
+            stall = 0
+        if it % 40 == 0 or not _clean(xB, basis):
+            # refactor against drift, and whenever a basic value went clearly outside
+            # its bound: if it stays outside the basis is infeasible and the solve fails
+            ok, Bi, xB2 = _refactor(A, basis, k)
+            if not ok:
+                break
+            Binv = Bi
+            xB = xB2
+            fresh = True
+    if status != LP_OPTIMAL:
+        r_primal = -np.inf
     return status, obj, r_primal, x, basis
 
 
 @njit(cache=True)
 def _doubtful(st, obj, rp, stop_below):
-    """A failed solve, or an optimum whose primal ball is thin while the dual says not."""
-    return st == LP_FAILED or (st == LP_OPTIMAL and not (rp > stop_below)
-                               and obj > stop_below)
+    """A failed solve; or an optimum whose primal ball is thin while the dual says not,
+    or whose dual bound and verified primal radius differ by more than :data:`LP_GAP`
+    (also when ``stop_below = -inf``: an answer from an infeasible basis is caught)."""
+    if st == LP_FAILED:
+        return True
+    if st != LP_OPTIMAL:
+        return False
+    if not (rp > stop_below) and obj > stop_below:
+        return True
+    return not (abs(obj - rp) <= LP_GAP * max(1.0, abs(obj), abs(rp)))
 
 
 @njit(cache=True)

@@ -4,13 +4,16 @@ whole batch of units in one call.
 A unit's cell is handed to the LP engine as its root, whose Chebyshev LP the engine
 solves from the cold basis; every later LP is warm-started from that root. In high
 dimension that cold solve on a degenerate cell (a 64-D box cut by a dozen hyperplanes:
-the ball can slide in ~50 directions) can pivot on a rounding-level element (|alpha| of
-1e-11, just above the pivot tolerance) and end "optimal" at a point outside the cell
-(negative radius), which the engine then uses as an interior point: regions of other
-units came back. The direct run never meets that LP (its root is the domain, its cells
-are reached by warm starts). :func:`root_pivot` therefore runs the root LP exactly as the
-engine will, and runs the unit with the first pivot tolerance of a short ladder under
-which that root is a certified interior ball (see :data:`.scale.ROOT_PIVOT_FACTORS`).
+the ball can slide in ~50 directions) used to pivot on rounding-level elements (|alpha|
+of 1e-11) and end "optimal" at a point outside the cell, which the engine then took as
+interior: regions of other units came back. The simplex's ratio test now pivots on the
+largest element among the blocking rows and fails (cold retry, then HiGHS) rather than
+answer from an infeasible basis (:func:`._kernels_lp.cheb_lp`), and with it the first
+pivot tolerance certifies every unit of the 64-D digits windows of the tests.
+:func:`root_pivot` still solves the root LP by :func:`._kernels_lp.cheb_solve` (the
+engine's solver for it up to ``CHEB_DENSE_MAX`` dimensions; above, the engine's root goes
+to :func:`._kernels_simplex.cheb_highdim`) and certifies its centre before the unit runs
+(see :data:`.scale.ROOT_PIVOT_FACTORS`).
 """
 
 from __future__ import annotations
@@ -63,13 +66,14 @@ def root_pivot(A, b, tol, piv_tol, max_iter, factors):
     """The pivot tolerance to run the LP engine with on the cell ``A x <= b``, and the
     number of LPs solved to choose it.
 
-    The engine's root is ``cheb_solve(A, b, m, cold_basis(k), -inf, piv, piv * 1e-2,
-    max_iter)``, deterministic in its arguments; this solves the same LP for ``piv =
-    piv_tol * f``, ``f`` in ``factors`` in order, and returns the first ``piv`` whose
+    Up to ``CHEB_DENSE_MAX`` dimensions the engine's root is ``cheb_solve(A, b, m,
+    cold_basis(k), -inf, piv, piv * 1e-2, max_iter)``, deterministic in its arguments;
+    this solves that LP for ``piv = piv_tol * f``, ``f`` in ``factors`` in order, and returns the first ``piv`` whose
     centre is certified inside the cell with radius ``> tol`` (the radius is measured
     from the residuals, not read from the simplex). Failing that, the ``piv`` whose
     centre has the largest positive radius; ``-1.0`` if no centre lies inside the cell.
-    Cost: one cold Chebyshev LP per factor tried (usually one).
+    Since ``cheb_solve`` either answers right or falls back to HiGHS, the first factor
+    normally succeeds and the cost is one cold Chebyshev LP; later factors are a guard.
     """
     m = A.shape[0]
     k = A.shape[1]
