@@ -75,3 +75,17 @@ def test_digits_window_equals_scipy():
     a = pr.enumerate_regions(net, dom, method="lp")
     b = pr.enumerate_regions(net, dom, method="scipy")
     np.testing.assert_array_equal(a.codes, b.codes)
+
+
+def test_784d_window_in_work_units_equals_the_direct_run():
+    """Work units (executor="serial", and a budget resumed) in 784-D: the unit roots go to
+    the high-dimensional Chebyshev LP (a dense cold solve there took minutes per unit)."""
+    net, x0 = he_784()
+    dom = pr.Box(x0 - 1e-3, x0 + 1e-3)
+    direct = pr.enumerate_regions(net, dom)
+    units = pr.enumerate_regions(net, dom, executor="serial")
+    np.testing.assert_array_equal(units.codes, direct.codes)
+    with pytest.raises(pr.BudgetExceededError) as e:
+        pr.enumerate_regions(net, dom, max_regions=len(direct) // 3)
+    done = pr.enumerate_regions(net, dom, resume=e.value.partial)
+    np.testing.assert_array_equal(done.codes, direct.codes)

@@ -66,10 +66,15 @@ def test_budget_resume_equals_direct_run_64d(digits):
 
 
 def test_root_pivot_certifies_every_unit_64d(digits):
-    """Every unit of a failing window runs from a root centre certified inside its cell."""
+    """Every unit of a failing window runs from a root centre certified inside its cell:
+    above CHEB_DENSE_MAX dimensions the engine's root LP is cheb_highdim (no pivot
+    tolerance to choose: root_pivot solves nothing), and the dense simplex is right on
+    these cells too (it was not: centres outside their cells)."""
     from polyregion.config import DEFAULT_TOLERANCES as tol
     from polyregion.enumerate import scale
+    from polyregion.enumerate._kernels_engine import _initial_box
     from polyregion.enumerate._kernels_lp import cheb_solve, cold_basis
+    from polyregion.enumerate._kernels_simplex import CHEB_DENSE_MAX, cheb_highdim
     from polyregion.enumerate._kernels_units import root_pivot
     from polyregion.enumerate.engine import Prepared
 
@@ -77,12 +82,18 @@ def test_root_pivot_certifies_every_unit_64d(digits):
     prep = Prepared(net, window(images, 41, 0.012))
     codes0, _ = scale.plan_units(prep, "lp", tol)
     factors = np.asarray(scale.ROOT_PIVOT_FACTORS, np.float64)
+    assert prep.A0.shape[1] > CHEB_DENSE_MAX
     for code0 in codes0:
         sub = scale.unit_problem(prep, code0, tol.zero_row)
         A, b = sub.A0, sub.b0
         piv, n_lps = root_pivot(A, b, tol.feasibility, tol.pivot, tol.max_simplex_iter,
                                 factors)
-        assert piv > 0 and 1 <= n_lps <= len(factors)
+        assert piv == tol.pivot and n_lps == 0
+        lo, hi = _initial_box(A, b, A.shape[1])
+        st, _, rp, x = cheb_highdim(A, b, len(b), lo, hi, -np.inf, 1e-12, tol.pivot,
+                                    tol.max_simplex_iter, np.zeros(2, np.int64))
+        assert st == 0 and rp > tol.feasibility
+        assert np.min(b - A @ x) >= rp * (1 - 1e-9)
         _, _, rp, x, _ = cheb_solve(A, b, len(b), cold_basis(A.shape[1]), -np.inf, piv,
                                     piv * 1e-2, tol.max_simplex_iter, np.zeros(2, np.int64))
         assert rp > tol.feasibility

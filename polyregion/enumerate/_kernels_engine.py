@@ -551,8 +551,13 @@ def _best(P, R):
 
 @njit(cache=True)
 def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts,
-                 A0, b0, tol, zero_tol, piv_tol, opt_tol, max_iter, max_regions):
+                 A0, b0, tol, zero_tol, piv_tol, opt_tol, max_iter, max_regions, x_root,
+                 r_root):
     """Enumerate all regions. ``dims = [k, n_1, ..., n_L]`` (layer widths incl. output).
+
+    ``x_root, r_root``: an interior point of ``{A0 x <= b0}`` and the radius of a ball
+    around it inside that cell, when the caller knows one (a work unit: the plan found
+    it); ``r_root <= tol`` to have the root's Chebyshev LP solved.
 
     Returns ``(codes, points, radii, stats, complete)``; ``stats`` is laid out as the
     ``ST_*`` constants of this module.
@@ -583,7 +588,11 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     Bb = b0[~gen0].copy()
     A0c = np.ascontiguousarray(A0[gen0])
     b0c = b0[gen0].copy()
-    if m0 > 0 and not gen0.any() and np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
+    if r_root > tol:
+        x = x_root.copy()
+        rp = r_root
+        basis = cold_basis(k)
+    elif m0 > 0 and not gen0.any() and np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
         x = 0.5 * (lo + hi)
         rp = min(1.0, 0.5 * np.min(hi - lo))
         basis = cold_basis(k)

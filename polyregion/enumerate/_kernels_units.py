@@ -23,6 +23,7 @@ from numba import njit
 
 from ._kernels_engine import enumerate_lp
 from ._kernels_lp import cheb_solve, cold_basis
+from ._kernels_simplex import CHEB_DENSE_MAX
 from ._kernels_planar import enumerate_planar
 
 
@@ -77,6 +78,11 @@ def root_pivot(A, b, tol, piv_tol, max_iter, factors):
     """
     m = A.shape[0]
     k = A.shape[1]
+    if k > CHEB_DENSE_MAX:
+        # the engine's root LP is then cheb_highdim, which verifies its radius on the
+        # rows (or asks HiGHS): no pivot tolerance to choose, and a dense cold solve here
+        # would cost minutes in 784-D
+        return piv_tol, 0
     counts = np.zeros(2, np.int64)
     best = -1.0
     best_r = 0.0
@@ -104,7 +110,7 @@ def _collect(c, p, r, out_c, out_p, out_r):
 @njit(cache=True)
 def _batch(kernel_id, codes0, A0, b0, An, bn, nrm, live, t, W_flat, W_off, b_flat, b_off,
            dims, n_bp, bps, slopes, intercepts, tol, zero_tol, piv_tol, max_iter,
-           piv_factors):
+           piv_factors, roots_x, roots_r):
     """All units of a batch in one call (kernel 0: LP path, 1: planar path).
 
     Returns ``(codes, points, radii, sizes, stats, pivots)``: ``pivots[u]`` the pivot
@@ -121,14 +127,29 @@ def _batch(kernel_id, codes0, A0, b0, An, bn, nrm, live, t, W_flat, W_off, b_fla
     for u in range(codes0.shape[0]):
         A, b = unit_rows(codes0[u], A0, b0, An, bn, nrm, live, t)
         if kernel_id == 0:
-            piv, n_root = root_pivot(A, b, tol, piv_tol, max_iter, piv_factors)
+            # the plan's witness of the unit's cell, when its ball is inside the rows the
+            # unit runs with (measured here), is the root: no root LP
+            xr = roots_x[u]
+            rr = -1.0
+            if roots_r[u] > tol:
+                rr = roots_r[u]
+                for i in range(A.shape[0]):
+                    s = b[i]
+                    for c_ in range(A.shape[1]):
+                        s -= A[i, c_] * xr[c_]
+                    rr = min(rr, s)
+            if rr > tol:
+                piv = piv_tol
+            else:
+                rr = -1.0
+                piv, n_root = root_pivot(A, b, tol, piv_tol, max_iter, piv_factors)
+                st_sum[0] += n_root
             pivots[u] = piv
-            st_sum[0] += n_root
             if piv < 0.0:
                 continue
             c, p, r, st, _ = enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps,
                                           slopes, intercepts, A, b, tol, zero_tol, piv,
-                                          piv * 1e-2, max_iter, 0)
+                                          piv * 1e-2, max_iter, 0, xr, rr)
             sizes[u] = _collect(c, p, r, out_c, out_p, out_r)
         else:
             c2, p2, r2, st, _ = enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp,

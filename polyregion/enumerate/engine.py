@@ -431,7 +431,7 @@ def _run_kernel(method, prep, A0, b0, tol, max_regions=None, polygons=None):
             enumerate_lp, prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
             prep.bps, prep.slopes, prep.intercepts, A0, b0,
             tol.feasibility, tol.zero_row, tol.pivot, tol.pivot * 1e-2,
-            tol.max_simplex_iter, kernel_cap(max_regions))
+            tol.max_simplex_iter, kernel_cap(max_regions), np.zeros(prep.A0.shape[1]), -1.0)
         n_lps, n_retries, n_failed = (int(v) for v in st[:3])
         extra = _kernel_extra(st)
     elif method == "planar":

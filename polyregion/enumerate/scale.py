@@ -77,13 +77,14 @@ TARGET_UNITS = 256
 #: Pivot tolerances a work unit may run the LP engine with, as factors of
 #: ``Tolerances.pivot``: the first under which the engine's cold root LP of the unit's
 #: cell ends at a point certified inside the cell with radius ``> feasibility``
-#: (:func:`._kernels_units.root_pivot`). In high dimension that cold LP on a degenerate
-#: cell can pivot on a rounding-level element (|alpha| ~ 1e-11 at 64-D) and stop
-#: "optimal" outside the cell; the direct run never solves it (its root is the domain).
-#: On the 64-D digits MLP every unit's root was right under 1e-8 (factor 1000).
-#: The factor changes only the LPs' numerics, not the decision rule (a side is a region
-#: when its Chebyshev radius exceeds ``feasibility``), so the codes equal the direct run's.
-ROOT_PIVOT_FACTORS = (1.0, 10.0, 100.0, 1000.0)
+#: (:func:`._kernels_units.root_pivot`; up to 32-D, where that LP is the dense simplex).
+#: A cold LP on a degenerate 64-D cell once pivoted on rounding-level elements and stopped
+#: "optimal" outside the cell; since the dense simplex pivots on the largest blocking
+#: element and refuses infeasible bases (docs/tolerances.md), and above 32-D the root goes
+#: to ``cheb_highdim`` (which measures its radius on the rows), one factor suffices: the
+#: tuple stays as the place to add a guard. The factor changes only the LPs' numerics,
+#: not the decision rule, so the codes equal the direct run's.
+ROOT_PIVOT_FACTORS = (1.0,)
 
 __all__ = ["plan_units", "run_units", "Checkpoint", "DiskRegionSet", "PackedCodes",
            "iter_regions", "open_region_dir"]
@@ -138,13 +139,18 @@ def plan_units(prep, method, tol):
         trunc = _kernel_net([prep.Ws[0][:k], np.ones((1, k))], [prep.bs[0][:k], np.zeros(1)],
                             prep.n_bp[:1], prep.bps[:1], prep.slopes[:1],
                             prep.intercepts[:1], prep.A0, prep.b0, d)
-        codes, _, _, nl, _, _, _, _ = _run_kernel(method, trunc, trunc.A0, trunc.b0, tol)
+        codes, pts, radii, nl, _, _, _, _ = _run_kernel(method, trunc, trunc.A0, trunc.b0,
+                                                        tol)
         n_lps += int(nl)
         if len(codes) >= TARGET_UNITS or k == n0:
             break
         k = next_k(k, n0)
     codes = np.array(codes, np.uint8).reshape(-1, k)
     order = np.lexsort(codes.T[::-1])
+    # each unit's witness (same coordinates as prep's) seeds its run: no root LP, which
+    # in 784-D would be a sparse HiGHS solve per unit (run_batch measures it again)
+    prep._unit_roots = (codes[order], np.array(pts, np.float64).reshape(-1, d)[order],
+                        np.array(radii, np.float64).reshape(-1)[order])
     return codes[order], n_lps
 
 
@@ -219,6 +225,26 @@ def row_keys(codes):
         if codes.shape[1] else np.zeros(len(codes), dtype="V1")
 
 
+def _unit_roots(prep, method, tol, unit_ids, codes0):
+    """The plan's witness of each unit's cell (the root of the unit's run, see
+    :func:`plan_units`), or radius -1 (the kernel solves the root LP). A worker whose
+    payload was sent before the plan existed plans once itself (deterministic: the same
+    roots in every process, so results do not depend on the executor)."""
+    n, k = len(unit_ids), int(prep.dims[0])
+    none = np.zeros((n, k)), np.full(n, -1.0)
+    if method != "lp":
+        return none
+    roots = getattr(prep, "_unit_roots", None)
+    if roots is None:
+        plan_units(prep, method, tol)
+        roots = prep._unit_roots
+    plan_codes, xs, rs = roots
+    if n == 0 or int(np.max(unit_ids)) >= len(rs) or plan_codes.shape[1] != codes0.shape[1] \
+            or not np.array_equal(plan_codes[unit_ids], codes0):
+        return none
+    return np.ascontiguousarray(xs[unit_ids]), np.ascontiguousarray(rs[unit_ids])
+
+
 def run_batch(payload, unit_ids, codes0):
     """Run a batch of units; return a :class:`Batch` (sorted, packed when possible)."""
     from .engine import _run_kernel
@@ -236,12 +262,14 @@ def run_batch(payload, unit_ids, codes0):
         from ._kernels_units import _batch
 
         cc = _unit_cache(prep, tol.zero_row)
+        roots_x, roots_r = _unit_roots(prep, method, tol, unit_ids, codes0)
         c, p, r, sizes, st, pivots = _batch(
             0 if method == "lp" else 1, np.ascontiguousarray(codes0, dtype=np.uint8),
             prep.A0, prep.b0, cc["An"], cc["bn"], cc["nrm"], cc["live"], cc["t"],
             prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
             prep.bps, prep.slopes, prep.intercepts, tol.feasibility, tol.zero_row,
-            tol.pivot, tol.max_simplex_iter, np.asarray(ROOT_PIVOT_FACTORS, np.float64))
+            tol.pivot, tol.max_simplex_iter, np.asarray(ROOT_PIVOT_FACTORS, np.float64),
+            roots_x, roots_r)
         _check_roots(pivots, unit_ids, codes0)
         n = len(c)
         codes = np.array(c, np.uint8).reshape(n, n_neur) if n else np.zeros((0, n_neur), np.uint8)
