@@ -36,7 +36,6 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-README = os.path.join(HERE, "README.md")
 JSON = os.path.join(HERE, "highdim.json")
 BEGIN, END = "<!-- highdim:begin -->", "<!-- highdim:end -->"
 SCIPY_LIMIT = 120.0  # seconds: the scipy baseline is skipped beyond (nothing extrapolated)
@@ -222,15 +221,10 @@ def main(argv=None):
     with open(JSON, "w") as f:
         json.dump(dict(info, git_revision=rev, baseline_s_per_region=base,
                        baseline_regions=base_n, rows=rows), f, indent=1)
-    old = open(README).read()
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + BEGIN + "\n" + text + "\n" + END + \
-            old[old.index(END) + len(END):]
-    else:
-        new = old + "\n" + BEGIN + "\n" + text + "\n" + END + "\n"
-    with open(README, "w") as f:
-        f.write(new)
-    print(f"wrote {README} and {JSON}")
+    from .suite import write_readme
+
+    write_readme(text, BEGIN, END)
+    print(f"wrote benchmarks/README.md and {JSON}")
     return 0
 
 

@@ -242,13 +242,14 @@ def machine_info():
                 date=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
 
 
-def write_readme(text):
+def write_readme(text, begin=BEGIN, end=END):
+    """Replace the block between the markers ``begin`` and ``end`` of README.md."""
     old = open(README).read() if os.path.exists(README) else ""
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + BEGIN + "\n" + text + "\n" + END + \
-            old[old.index(END) + len(END):]
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + begin + "\n" + text + "\n" + end + \
+            old[old.index(end) + len(end):]
     else:
-        new = old + "\n" + BEGIN + "\n" + text + "\n" + END + "\n"
+        new = old + "\n" + begin + "\n" + text + "\n" + end + "\n"
     with open(README, "w") as f:
         f.write(new)
 

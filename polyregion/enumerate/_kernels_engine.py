@@ -307,9 +307,11 @@ def _probe(BA, Bb, A, b, basis, P, R, VX, lo, hi, c, gamma, tol, piv_tol, opt_to
                 stats[ST_VCHECKS] += 1
                 return True, x, r, basis, False, nox, False
     rows = np.arange(m)
-    # decision mode: the solve stops once its certificate puts the far side in the slab
-    # of width tol/2 beyond the hyperplane
-    thr = gamma + 0.5 * tol - k * opt_tol
+    # decision mode: the solve stops once its certificate (rounded up by its own rounding
+    # bound, see _kernels_simplex._certificate) puts the far side in the slab of width
+    # tol/2 beyond the hyperplane (a fixed margin of k * opt_tol, 8e-11 in 784-D, exceeded
+    # tol/2 and sent every facet of a work unit's cell to a Chebyshev LP)
+    thr = gamma + 0.5 * tol
     st, val, bound, v, nit = bd_max(A, b, rows, lo, hi, c, VERTEX_PTOL, piv_tol, max_iter,
                                     thr)
     stats[ST_VLPS] += 1
@@ -319,7 +321,7 @@ def _probe(BA, Bb, A, b, basis, P, R, VX, lo, hi, c, gamma, tol, piv_tol, opt_to
         stats[ST_VERTEX_NO_CUT] += 1
         return False, nox, 0.0, basis, False, nox, False
     if st == BD_OPTIMAL:
-        if bound + k * opt_tol <= gamma + 0.5 * tol and val <= gamma + 0.5 * tol:
+        if bound <= thr and val <= gamma + 0.5 * tol:
             stats[ST_VERTEX_NO_CUT] += 1
             return False, nox, 0.0, basis, False, v, True
         if val > gamma + tol:

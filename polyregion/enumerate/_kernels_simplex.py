@@ -47,6 +47,7 @@ import numpy as np
 from numba import njit, objmode
 
 from ._highs import cheb_highs
+from ._kernels_lp import _try_invert
 
 BD_OPTIMAL = 0
 BD_UNBOUNDED = 1  # the optimum sits on an artificial bound: c.x is unbounded on the cell
@@ -76,50 +77,13 @@ _FREE = 3  # nonbasic free variable at 0 (both bounds infinite, zero cost)
 
 
 @njit(cache=True)
-def _invert(M, q):
-    """Inverse of the leading ``q x q`` block of ``M`` by Gauss-Jordan with partial
-    pivoting; an empty array when it is numerically singular."""
-    W = M[:q, :q].copy()
-    Inv = np.eye(q)
-    for c in range(q):
-        p = c
-        best = abs(W[c, c])
-        for i in range(c + 1, q):
-            if abs(W[i, c]) > best:
-                best = abs(W[i, c])
-                p = i
-        if best < 1e-13:
-            return np.empty((0, 0))
-        if p != c:
-            for j in range(q):
-                t = W[c, j]
-                W[c, j] = W[p, j]
-                W[p, j] = t
-                t = Inv[c, j]
-                Inv[c, j] = Inv[p, j]
-                Inv[p, j] = t
-        piv = W[c, c]
-        for j in range(q):
-            W[c, j] /= piv
-            Inv[c, j] /= piv
-        for i in range(q):
-            if i != c:
-                f = W[i, c]
-                if f != 0.0:
-                    for j in range(q):
-                        W[i, j] -= f * W[c, j]
-                        Inv[i, j] -= f * Inv[c, j]
-    return Inv
-
-
-@njit(cache=True)
 def _refactor(A, R, S, q, Kinv):
     """Rebuild ``Kinv`` (rows: positions of S, columns: positions of R) from scratch."""
     K = np.empty((q, q))
     for t in range(q):
         for i in range(q):
             K[t, i] = A[R[t], S[i]]
-    Inv = _invert(K, q)
+    Inv = _try_invert(K)
     if Inv.shape[0] != q:
         return False
     for i in range(q):
@@ -129,29 +93,63 @@ def _refactor(A, R, S, q, Kinv):
 
 
 @njit(cache=True)
+def _solve_basis(A, b, R, S, q, state, x, Kinv, cost, rhs, y):
+    """The basic variables' values (``K x_S = b_R - A[R, N] x_N``, into ``x``) and the
+    active rows' multipliers (``y = K^-T cost_S``) of the current factor."""
+    n = x.shape[0]
+    for t in range(q):
+        s = b[R[t]]
+        for j in range(n):
+            if state[j] != _BASIC:
+                s -= A[R[t], j] * x[j]
+        rhs[t] = s
+    for i in range(q):
+        s = 0.0
+        for t in range(q):
+            s += Kinv[i, t] * rhs[t]
+        x[S[i]] = s
+    for t in range(q):
+        s = 0.0
+        for i in range(q):
+            s += Kinv[i, t] * cost[S[i]]
+        y[t] = s
+
+
+@njit(cache=True)
 def _certificate(A, b, R, q, y, lo, hi, c, x):
     """Weak duality with the multipliers ``y`` of the active rows ``R[:q]`` (negative ones
     dropped): ``c = A_R^T y+ + dd`` exactly, so every ``x`` of the set has
     ``c.x <= y+.b_R + sum_j max(dd_j lo_j, dd_j hi_j)``. A rounding residual ``dd_j`` on a
     variable with an infinite bound counts at the current point ``x`` instead of at
-    infinity."""
+    infinity. The bound returned is rounded up by ``4 eps (n + q)`` times the sum of the
+    terms' magnitudes, so rounding in the sums cannot make it smaller than the maximum."""
     n = c.shape[0]
     bound = 0.0
+    mag = 0.0
     for t in range(q):
         if y[t] > 0.0:
             bound += y[t] * b[R[t]]
+            mag += abs(y[t] * b[R[t]])
     for j in range(n):
         s = c[j]
+        a = abs(c[j])
         for t in range(q):
             if y[t] > 0.0:
                 s -= y[t] * A[R[t], j]
+                a += abs(y[t] * A[R[t], j])
         if abs(s) <= 1e-9 * (abs(c[j]) + 1.0) and (hi[j] == np.inf or lo[j] == -np.inf):
-            bound += s * x[j]
+            v = s * x[j]
         elif s > 0.0:
-            bound += s * hi[j]
+            v = s * hi[j]
         elif s < 0.0:
-            bound += s * lo[j]
-    return bound
+            v = s * lo[j]
+        else:
+            v = 0.0
+        bound += v
+        # dd_j itself carries the rounding of its own sum: a * eps per unit of the bound
+        mag += abs(v) + a * max(abs(lo[j]) if lo[j] > -np.inf else abs(x[j]),
+                                abs(hi[j]) if hi[j] < np.inf else abs(x[j]))
+    return bound + 4.0 * 2.0 ** -52 * (n + q) * mag
 
 
 @njit(cache=True)
@@ -251,24 +249,8 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
     status = BD_FAILED
     it = 0
     while it <= max_iter:
-        # primal values of the basic variables: K x_S = b_R - A[R, N] x_N
-        for t in range(q):
-            s = b[R[t]]
-            for j in range(n):
-                if state[j] != _BASIC:
-                    s -= A[R[t], j] * x[j]
-            rhs[t] = s
-        for i in range(q):
-            s = 0.0
-            for t in range(q):
-                s += Kinv[i, t] * rhs[t]
-            x[S[i]] = s
-        # duals: y = K^-T c_S, d = c - A_R^T y
-        for t in range(q):
-            s = 0.0
-            for i in range(q):
-                s += Kinv[i, t] * cp[S[i]]
-            y[t] = s
+        # primal values of the basic variables, multipliers y = K^-T c_S, d = c - A_R^T y
+        _solve_basis(A, b, R, S, q, state, x, Kinv, cp, rhs, y)
         for j in range(n):
             if state[j] == _BASIC:
                 d[j] = 0.0
@@ -555,22 +537,7 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
     # final point from a fresh factor, the objective and the certificate
     if (status == BD_OPTIMAL or status == BD_STOPPED) and q > 0:
         if _refactor(A, R, S, q, Kinv):
-            for t in range(q):
-                s = b[R[t]]
-                for j in range(n):
-                    if state[j] != _BASIC:
-                        s -= A[R[t], j] * x[j]
-                rhs[t] = s
-            for i in range(q):
-                s = 0.0
-                for t in range(q):
-                    s += Kinv[i, t] * rhs[t]
-                x[S[i]] = s
-            for t in range(q):
-                s = 0.0
-                for i in range(q):
-                    s += Kinv[i, t] * c[S[i]]
-                y[t] = s
+            _solve_basis(A, b, R, S, q, state, x, Kinv, c, rhs, y)  # the true costs
         else:
             status = BD_FAILED
     value = 0.0
