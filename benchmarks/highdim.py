@@ -92,7 +92,7 @@ def digits_cnn():
     m.eval()
     with torch.no_grad():
         acc = float((m(Xt).argmax(1) == yt).float().mean())
-    return pr.from_torch(m), X[0].ravel(), f"train acc {acc:.3f}"
+    return pr.from_torch(m, input_shape=(1, 8, 8)), X[0].ravel(), f"train acc {acc:.3f}"
 
 
 def _run(net, dom, method):
