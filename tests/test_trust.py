@@ -4,6 +4,7 @@ oracle (brute force, positive homogeneity, a run on the unscaled net by another 
 
 import os
 import signal
+import subprocess
 import threading
 
 import numpy as np
@@ -147,18 +148,18 @@ def test_ctrl_c_in_a_kernel_is_a_keyboard_interrupt():
         pytest.skip("needs POSIX signals")
     net = he_net([32, 32], 4, seed=0)
     pr.enumerate_regions(he_net([3], 4), pr.Box.cube(4), method="lp")  # compiled
-    # 2 s: well inside the kernel's loop (about 20 s on this net). At 0.5 s the signal once
-    # went unnoticed in a bare-venv run on a loaded machine (the call finished without
-    # KeyboardInterrupt; cause not found -- possibly inside the dispatch into the kernel)
-    timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    # the signal comes from another process after 2 s, well inside the kernel's loop
+    # (about 20 s on this net): a Python thread (threading.Timer) needs the GIL, which the
+    # kernel holds, so its signal could come only after the kernel ended
+    killer = subprocess.Popen(["sh", "-c", f"sleep 2; kill -INT {os.getpid()}"])
     finished = False
-    timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             pr.enumerate_regions(net, pr.Box.cube(4), method="lp")
             finished = True
     finally:
-        timer.cancel()
+        killer.kill()
+        killer.wait()
     assert not finished
 
 
