@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-
-import polyregion as pr  # noqa: E402
-from oracles import he_net  # noqa: E402
+import polyregion as pr
+from polyregion.bench.nets import he_net
 
 CASES = [([64, 64, 64], 2), ([32, 32], 3)]
 

@@ -27,9 +27,7 @@ revision, machine and load, to benchmarks/highdim.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
 
@@ -57,10 +55,10 @@ def digits_mlp():
 def mlp784():
     import polyregion as pr
 
-    rng = np.random.default_rng(0)
-    dims = [784, 128, 64, 10]
-    Ws = [rng.normal(0, np.sqrt(2 / dims[i]), (dims[i + 1], dims[i])) for i in range(3)]
-    bs = [rng.normal(0, 0.01, dims[i + 1]) for i in range(3)]
+    from polyregion.bench.nets import he_weights
+
+    rng = np.random.default_rng(0)  # the weights, then the window's centre
+    Ws, bs = he_weights((128, 64), 784, seed=rng, bias_std=0.01, out=10, biases_last=True)
     return pr.Network.from_arrays(Ws, bs), rng.uniform(0, 1, 784), "He init, seed 0"
 
 
@@ -135,7 +133,7 @@ def baseline():
     """Seconds per region of the 3-D [32,32] He net on [-1, 1]^3 (the main table's net)."""
     import polyregion as pr
 
-    from .nets import he_net
+    from polyregion.bench.nets import he_net
 
     net = he_net((32, 32), 3)
     pr.enumerate_regions(net, pr.Box.cube(3), method="lp")  # warm-up
@@ -203,26 +201,18 @@ def main(argv=None):
     ap.add_argument("--no-scipy", action="store_true")
     ap.add_argument("--no-cnn", action="store_true")
     args = ap.parse_args(argv)
-    from .suite import machine_info
+    from polyregion.bench.results import RunInfo, write_json
 
-    info = machine_info()
+    from .suite import ROOT, run_line, write_readme
+
+    info = RunInfo("highdim", git_path=ROOT)
     base, base_n, rows = run(scipy=not args.no_scipy, cnn=not args.no_cnn)
-    text = (f"Run of {info['date']} on {info['cpu']}, {info['cores']} cores (load average "
-            f"{info['load']:.1f} at the start), Python {info['python']}, NumPy "
-            f"{info['numpy']}, Numba {info['numba']}.\n\n" + table(base, base_n, rows))
+    text = run_line(info) + ".\n\n" + table(base, base_n, rows)
     print(text)
     if args.no_write:
         return 0
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=HERE).stdout.strip()
-    except OSError:
-        rev = ""
-    with open(JSON, "w") as f:
-        json.dump(dict(info, git_revision=rev, baseline_s_per_region=base,
-                       baseline_regions=base_n, rows=rows), f, indent=1)
-    from .suite import write_readme
-
+    write_json(JSON, info, rows, baseline_s_per_region=base, baseline_regions=base_n,
+               scipy_limit_s=SCIPY_LIMIT)
     write_readme(text, BEGIN, END)
     print(f"wrote benchmarks/README.md and {JSON}")
     return 0

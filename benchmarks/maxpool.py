@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .nets import BIAS_STD, SEED
+from polyregion.bench.nets import BIAS_STD, SEED
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCIPY_TIMEOUT = 60.0  # the baseline is reported only where it finishes within this

@@ -31,23 +31,13 @@ import time
 import numpy as np
 
 import polyregion as pr
+from polyregion.bench.nets import he_net
 from polyregion.sampling import _Codec, _CodeIndex
 
 NETS = [  # (input dim, hidden widths): the suite of benchmarks/README.md
     (1, [32, 32]), (2, [16, 16]), (2, [32, 32, 32]), (3, [16, 16]), (4, [16, 16]),
 ]
 QUICK_NETS = [(2, [16, 16]), (3, [16, 16])]
-
-
-def he_net(widths, d, seed=0, bias_std=0.01):
-    """He-initialised ReLU net with small random biases (the benchmark family)."""
-    rng = np.random.default_rng(seed)
-    Ws, bs, n = [], [], d
-    for w in list(widths) + [1]:
-        Ws.append(rng.normal(size=(w, n)) * np.sqrt(2.0 / n))
-        bs.append(rng.normal(size=w) * bias_std)
-        n = w
-    return pr.Network.from_arrays(Ws, bs)
 
 
 def run_net(d, widths, ns, seed, max_volume_regions):

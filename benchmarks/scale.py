@@ -21,13 +21,9 @@ import numpy as np
 
 import polyregion as pr
 
+from polyregion.bench.nets import he_net  # noqa: F401  (also used by CEILING_CHILD)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-from benchmarks.nets import he_weights
-
-
-def he_net(widths, d, seed=0):
-    """The benchmark family (benchmarks/nets.py) as a Network."""
-    return pr.Network.from_arrays(*he_weights(widths, d, seed=seed))
 
 
 def timed(f, repeat=1):

@@ -27,7 +27,7 @@ CHILD = r"""
 import json, os, resource, sys, time
 import numpy as np
 import polyregion as pr
-from benchmarks.nets import he_weights
+from polyregion.bench.nets import he_weights
 
 d, widths, workers, out = json.loads(sys.argv[1])
 net = pr.Network.from_arrays(*he_weights(widths, d))

@@ -1,22 +1,23 @@
 """The benchmark driver: runs every (net, method) in its own process, checks the counts,
-prints the table and writes it into benchmarks/README.md."""
+prints the table, writes it into benchmarks/README.md and the rows to
+benchmarks/results.json. Nets: :mod:`polyregion.bench.nets`; the quick suite and the JSON
+writer: :mod:`polyregion.bench`."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
-from .nets import CASES, QUICK_CASES
+from polyregion.bench.quick import KERNEL_METHODS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 README = os.path.join(HERE, "README.md")
+RESULTS_JSON = os.path.join(HERE, "results.json")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 SCIPY_TIMEOUT = 60.0  # the baseline is reported only where it finishes within this
@@ -26,9 +27,7 @@ PEER_TIMEOUT = 120.0
 
 
 def kernel_methods():
-    from polyregion.enumerate.engine import METHODS
-
-    return [m for m in ("lp", "planar") if m in METHODS]
+    return list(KERNEL_METHODS)
 
 
 def run_worker(name, method, timeout):
@@ -191,7 +190,7 @@ def compile_times(methods):
     second process with that cache (load): the second must not recompile."""
     code = (
         "import time, json, numpy as np, polyregion as pr\n"
-        "from benchmarks.nets import he_net\n"
+        "from polyregion.bench.nets import he_net\n"
         "import importlib\n"
         "out = {}\n"
         "for m in %r:\n"
@@ -218,30 +217,6 @@ def compile_times(methods):
     return res
 
 
-def machine_info():
-    import numba
-    import numpy
-    import scipy
-
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = float("nan")
-    return dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version(),
-                numpy=numpy.__version__, scipy=scipy.__version__, numba=numba.__version__,
-                system=f"{platform.system()} {platform.release()}", load=load,
-                date=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
-
-
 def write_readme(text, begin=BEGIN, end=END):
     """Replace the block between the markers ``begin`` and ``end`` of README.md."""
     old = open(README).read() if os.path.exists(README) else ""
@@ -254,37 +229,52 @@ def write_readme(text, begin=BEGIN, end=END):
         f.write(new)
 
 
-def quick(log=print):
-    """In-process smoke run (a few seconds once the JIT cache is warm): counts of every
-    method must agree."""
-    import polyregion as pr
+def run_line(info, shared=False):
+    """``Run of DATE on CPU, N cores (load average L at the start), versions`` for a
+    :class:`polyregion.bench.results.RunInfo`."""
+    m = info.machine
+    load = info.load_start[0] if info.load_start else float("nan")
+    return (f"Run of {info.date} on {m['cpu']}, {m['cores']} cores (load average {load:.1f} "
+            f"at the start{': the machine is shared' if shared else ''}), {m['system']}, "
+            f"Python {m['python']}, NumPy {m['numpy']}, SciPy {m['scipy']}, "
+            f"Numba {m['numba']}")
 
-    from .nets import he_net
 
-    methods = kernel_methods() + ["scipy"]
-    failures = []
-    for name, d, widths in QUICK_CASES:
-        net = he_net(widths, d)
-        counts = {}
-        for m in methods:
-            if m == "planar" and d != 2:
-                continue
-            t = time.perf_counter()
-            rs = pr.enumerate_regions(net, pr.Box.cube(d), method=m)
-            counts[m] = len(rs)
-            log(f"  {name:12s} {m:7s} {len(rs):6d} regions {time.perf_counter() - t:7.3f} s "
-                f"{rs.stats.n_lps:7d} LPs ({rs.stats.lps_per_region:.2f}/region)")
-        if len(set(counts.values())) != 1:
-            failures.append(f"{name}: {counts}")
-    return failures
+def _speedup(a, b):
+    """``b``'s seconds / ``a``'s seconds when both finished, else None."""
+    if a and b and a.get("ok") and b.get("ok") and a["seconds"] > 0:
+        return b["seconds"] / a["seconds"]
+    return None
+
+
+def json_rows(rows):
+    """One flat row per (net, method) for benchmarks/results.json."""
+    out = []
+    for row in rows:
+        res = row["results"]
+        for m, r in res.items():
+            o = dict(net=row["name"], d=row["d"], widths=row["widths"], method=m,
+                     ok=bool(r.get("ok")))
+            if r.get("ok"):
+                o.update(count=r["count"], seconds=r["seconds"],
+                         regions_per_s=r["count"] / max(r["seconds"], 1e-9),
+                         n_lps=r.get("n_lps"), lps_per_region=r.get("lps_per_region"),
+                         peak_mib=r["mem_kib"] / 1024, first_call_seconds=r.get("first_call"))
+                if m in KERNEL_METHODS:
+                    o.update(vs_scipy=_speedup(r, res.get("scipy")),
+                             vs_regioncam=_speedup(r, res.get("regioncam")),
+                             vs_relucent=_speedup(r, res.get("relucent")))
+                if r.get("extra"):
+                    o["extra"] = r["extra"]
+            else:
+                o.update(error=r.get("error"), count=r.get("slow_count"), seconds=r.get("seconds"))
+            out.append(o)
+    return out
 
 
 def report(rows, have, info, comp, problems):
     out = []
-    out.append(f"Run of {info['date']} on {info['cpu']}, {info['cores']} cores "
-               f"(load average {info['load']:.1f} at the start: the machine is shared), "
-               f"{info['system']}, Python {info['python']}, NumPy {info['numpy']}, "
-               f"SciPy {info['scipy']}, Numba {info['numba']}.")
+    out.append(run_line(info, shared=True) + ".")
     out.append("")
     peers = []
     for m in ("regioncam", "relucent"):

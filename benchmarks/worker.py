@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from .nets import case_by_name, he_net, he_weights
+from polyregion.bench.nets import case_by_name, he_net, he_weights
 
 
 def _rss_kib():

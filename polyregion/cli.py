@@ -7,7 +7,8 @@ Subcommands::
     polyregion verify    NET --box LO HI [--slice POINTS] [-n N] [--seed S] [--json]
     polyregion estimate  NET --box LO HI [--slice POINTS] [-n N] [--seed S] [--json]
     polyregion plot      NET|REGIONS --out PNG [--box LO HI] [--slice POINTS] [--color-by C]
-    polyregion bench     [ARGS...]
+    polyregion bench     [--quick] [--only NAME ...] [--json [PATH]] [--no-scipy] [--no-peers]
+                         [--no-compile] [--no-write]
     polyregion demo      [--out PNG] [--seed S] [--widths 16,16] [--save-net FILE] [--json]
 
 ``NET`` is a network file (``.npz``, see :func:`polyregion.load`, or ``.onnx``) and, for
@@ -302,22 +303,27 @@ def _cmd_plot(args):
 
 
 def _cmd_bench(args):
-    try:
-        import benchmarks.__main__ as bench
-    except ImportError:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        if not os.path.isdir(os.path.join(root, "benchmarks")):
-            raise RuntimeError(
-                "The benchmark suite (benchmarks/) was not found: run `polyregion bench` from "
-                "a source checkout of polyregion."
-            ) from None
-        sys.path.insert(0, root)
-        try:
-            import benchmarks.__main__ as bench
-        except ImportError as exc:
-            raise RuntimeError(f"The benchmark suite could not be imported: {exc}") from None
-    rc = bench.main(list(args.bench_args))
-    return int(rc or 0)
+    """``--quick``: the quick suite shipped in the package (any install, any directory);
+    otherwise the full suite of the source checkout (``python -m benchmarks``), which
+    raises :class:`polyregion.bench.SuiteNotFoundError` outside a checkout."""
+    from .bench import run_full
+    from .bench.quick import run_args
+
+    if args.quick:
+        full_only = [f for f in ("--no-peers", "--no-compile", "--no-write")
+                     if getattr(args, f[2:].replace("-", "_"))]
+        if full_only:
+            raise _UsageError(f"{', '.join(full_only)}: options of the full suite, not of "
+                              "--quick.")
+        return int(run_args(args) or 0)
+    argv = ["--only", *args.only] if args.only else []
+    argv += [f for f in ("--no-peers", "--no-scipy", "--no-compile", "--no-write")
+             if getattr(args, f[2:].replace("-", "_"))]
+    if args.json == "-":
+        raise _UsageError("the full suite needs a file: --json PATH.")
+    if args.json:
+        argv += ["--json", args.json]
+    return int(run_full(argv) or 0)
 
 
 def demo_network(seed=0, widths=(16, 16)):
@@ -431,8 +437,24 @@ def _parser():
     q.add_argument("--dpi", type=int, default=120)
     q.set_defaults(func=_cmd_plot)
 
-    q = sub.add_parser("bench", help="run the benchmark suite (source checkout)")
-    q.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments of the suite")
+    q = sub.add_parser("bench", help="run the benchmarks (--quick: from any install; "
+                                     "the full suite: from a source checkout)")
+    q.add_argument("--quick", action="store_true",
+                   help="the quick suite shipped with the package: small nets, every "
+                        "method, counts must agree")
+    q.add_argument("--only", nargs="+", metavar="NAME", default=None,
+                   help="run only these nets, e.g. --only '2-D [8]'")
+    q.add_argument("--json", metavar="PATH", nargs="?", const="-", default=None,
+                   help="write the results (rows, git revision, machine, load) as JSON to "
+                        "PATH; --quick without PATH: print them on stdout. The full suite "
+                        "writes benchmarks/results.json unless --no-write")
+    q.add_argument("--no-scipy", action="store_true", help="skip the scipy baseline")
+    q.add_argument("--no-peers", action="store_true",
+                   help="full suite: skip regioncam and relucent")
+    q.add_argument("--no-compile", action="store_true",
+                   help="full suite: skip the fresh-cache compile-time measurement")
+    q.add_argument("--no-write", action="store_true",
+                   help="full suite: write neither benchmarks/README.md nor results.json")
     q.set_defaults(func=_cmd_bench)
 
     q = sub.add_parser("demo", help="a small random 2-D net: count its regions, save a picture")

@@ -127,12 +127,74 @@ def test_demo_writes_png_and_counts(tmp_path, capsys):
 
 
 def test_bench_without_suite_is_a_clear_error(monkeypatch, capsys):
-    import polyregion.cli as cli
+    import polyregion.bench as bench
 
-    monkeypatch.setitem(sys.modules, "benchmarks", None)  # import fails
-    monkeypatch.setattr(cli.os.path, "isdir", lambda p: False)
-    rc, _, err = _run(["bench"], capsys)
-    assert rc == 1 and "benchmark suite" in err
+    monkeypatch.setattr(bench, "source_root", lambda: None)  # an installed package
+    rc, _, err = _run(["bench", "--no-compile"], capsys)
+    assert rc == 1 and "SuiteNotFoundError" in err and "source checkout" in err
+    assert "bench --quick" in err  # what works instead
+
+
+def test_bench_options_are_checked_before_running(capsys):
+    rc, _, err = _run(["bench", "--quick", "--only", "no such net"], capsys)
+    assert rc == 2 and "'no such net'" in err and "'2-D [8]'" in err  # the names it knows
+    rc, _, err = _run(["bench", "--quick", "--no-peers"], capsys)
+    assert rc == 2 and "--no-peers" in err and "full suite" in err
+    rc, _, err = _run(["bench", "--json"], capsys)  # the full suite writes files only
+    assert rc == 2 and "--json PATH" in err
+    rc, _, err = _run(["bench", "--", "--quick"], capsys)  # options are the command's own
+    assert rc == 2
+
+
+def _root_env():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(pr.__file__)))
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path, PYTHONWARNINGS="ignore")
+
+
+def test_bench_quick_from_another_directory(tmp_path):
+    """`polyregion bench --quick` runs the suite shipped in the package, from any
+    directory; options reach it without `--`; it writes nothing unless asked."""
+    cmd = [sys.executable, "-m", "polyregion", "bench", "--quick", "--only", "2-D [8]",
+           "--no-scipy"]
+    p = subprocess.run(cmd + ["--json"], cwd=tmp_path, env=_root_env(), capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "ok: counts agree" in p.stderr and list(tmp_path.iterdir()) == []
+    doc = json.loads(p.stdout)
+    assert doc["suite"] == "quick" and doc["count_mismatches"] == []
+    assert {"platform", "cores", "python", "numpy", "numba"} <= set(doc["machine"])
+    assert set(doc["load_average"]) == {"start", "end"} and "git" in doc
+    rows = {r["method"]: r for r in doc["rows"]}
+    assert set(rows) == {"lp", "planar"}
+    assert {r["net"] for r in doc["rows"]} == {"2-D [8]"}
+    assert rows["lp"]["count"] == rows["planar"]["count"] == 37  # He [8], seed 0
+    assert {"seconds", "n_lps", "lps_per_region", "regions_per_s"} <= set(rows["lp"])
+
+
+def test_bench_installed_without_checkout(tmp_path):
+    """A copy of the package alone (as a non-editable install has it): the quick suite
+    imports, the full suite is a clear error naming the source checkout."""
+    import shutil
+
+    src = os.path.dirname(os.path.abspath(pr.__file__))
+    site = tmp_path / "site"
+    shutil.copytree(src, site / "polyregion", ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, PYTHONPATH=str(site), PYTHONWARNINGS="ignore")
+    run = tmp_path / "run"
+    run.mkdir()
+    p = subprocess.run([sys.executable, "-m", "polyregion", "bench", "--help"], cwd=run,
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "--quick" in p.stdout
+    p = subprocess.run([sys.executable, "-c", "import polyregion.bench.quick as q, "
+                        "polyregion.bench as b; print(q.__file__, b.source_root())"],
+                       cwd=run, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and p.stdout.split() == [
+        str(site / "polyregion" / "bench" / "quick.py"), "None"], p.stderr
+    p = subprocess.run([sys.executable, "-m", "polyregion", "bench", "--no-compile"], cwd=run,
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1 and "SuiteNotFoundError" in p.stderr, p.stderr
+    assert "source checkout" in p.stderr and "benchmarks/" in p.stderr
 
 
 def test_entry_point_subprocess_exit_codes_and_json(lines_net, tmp_path):
