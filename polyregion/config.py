@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["Tolerances", "DEFAULT_TOLERANCES", "RESOLUTION"]
+__all__ = ["Tolerances", "DEFAULT_TOLERANCES", "RESOLUTION", "DUPLICATE", "ON_PLANE"]
 
 RESOLUTION = 16 * 2.0 ** -52
 """Relative float64 resolution of the enumeration coordinates: for a bounded domain whose
@@ -18,6 +18,15 @@ centre lies far from the origin compared with its size, the engine raises ``feas
 to ``RESOLUTION * max|center| / scale`` (the rounding of ``center + scale * x`` in units of
 the domain's scale), so every witness point stays strictly inside its cell after it is
 mapped back. It changes nothing unless ``max|center| / scale`` exceeds about 2800."""
+
+DUPLICATE = 100.0
+"""Two rows are the same hyperplane when their unit normals agree to ``1 - 1e-12`` in cosine
+and their offsets to ``DUPLICATE * feasibility`` (facets of the graph; the planar
+enumeration keeps its polygons for the graph's walk only when no cut came that close)."""
+
+ON_PLANE = 1e-3
+"""A neuron whose hyperplane passes within ``ON_PLANE * feasibility`` of a facet's centre is
+treated as passing through it when the code across the facet is found by a forward pass."""
 
 
 @dataclass(frozen=True)
@@ -74,3 +83,32 @@ class Tolerances:
 
 
 DEFAULT_TOLERANCES = Tolerances()
+
+
+# ---------------------------------------------------------------------------- sampling
+# Constants of polyregion.sampling (estimates, verification, volumes); docs/sampling.md.
+
+#: A bounded Polytope is sampled by rejection from its bounding box when at least this
+#: share of a pilot run's draws is accepted (else by hit-and-run).
+MIN_ACCEPTANCE = 0.05
+#: Draws of the pilot run that measures the rejection sampler's acceptance.
+PILOT_DRAWS = 4096
+#: Parallel hit-and-run chains, all started at the domain's Chebyshev centre.
+HR_CHAINS = 256
+#: Hit-and-run burn-in: HR_BURN_IN[0] + HR_BURN_IN[1] * d**2 steps in dimension d.
+HR_BURN_IN = (100, 20)
+#: Patterns seen at most this often count as "rare" in ACE (Chao & Lee 1992).
+ACE_RARE = 10
+#: Qhull's vertices of a cell (unit coordinates) may violate its rows by at most this
+#: much; beyond, Qhull has lost precision and the cell is measured exactly (Lasserre).
+QHULL_VERTEX_SLACK = 1e-9
+#: Unit normals closer than this (max-norm) are one facet in Lasserre's recursion, and
+#: projected rows shorter than this are parallel to the facet's hyperplane.
+SAME_NORMAL = 1e-12
+#: Right-hand side of the padding rows ``0 . x <= INACTIVE_RHS`` of batched constraints.
+INACTIVE_RHS = 2.0 ** 60
+#: verify: the region volumes must sum to the domain's volume to this relative error.
+VOLUME_SUM_RTOL = 1e-6
+#: The Monte Carlo p-value of verify's check (c) stops drawing replicates at this many
+#: exceedances (sequential Monte Carlo, Besag & Clifford 1991).
+GOF_EXCEEDANCES = 10

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import SolverError
-from .network import MaxPool
+from ..errors import SolverError
+from ..network import MaxPool
 
 __all__ = ["max_complex"]
 
@@ -30,9 +30,9 @@ def max_complex(rs):
     """The :class:`~polyregion.graph.Complex` of a RegionSet of a max network."""
     import time
 
-    from .enumerate._maxpool import expansion_for
-    from .enumerate.engine import enumerate_regions
-    from .graph import Complex, complex_of
+    from ..enumerate._maxpool import expansion_for
+    from ..enumerate.engine import enumerate_regions
+    from .complex import Complex, complex_of
 
     t0 = time.perf_counter()
     ex = expansion_for(rs.net, rs.domain)
