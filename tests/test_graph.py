@@ -355,7 +355,7 @@ def test_export_round_trips(tmp_path):
 
 # --------------------------------------------------------------------------- clipping path
 def _facet_blocks(rs, box_mode):
-    from polyregion.graph import _context, _run_facets
+    from polyregion.graph.complex import _context, _run_facets
 
     ctx = _context(rs)
     (ptr, fa, fb, fc, fr, nbr, lptr, labs), st = _run_facets(

@@ -16,6 +16,7 @@ import pytest
 import polyregion as pr
 from oracles import he_net
 from polyregion import graph
+from polyregion.graph import complex as gcx
 from test_graph import _clip_cases
 
 
@@ -23,15 +24,15 @@ def _blocks(rs, path):
     """Facet blocks by ``path``: "fast" (what the graph uses: the planar polygons when the
     RegionSet has them, else the walk), "walk" (the polygons dropped) or "region"
     (the per-region kernel)."""
-    ctx = graph._context(rs)
+    ctx = gcx._context(rs)
     if path == "region":
-        (ptr, fa, fb, fc, fr, nbr, lptr, labs), _ = graph._run_facets(
+        (ptr, fa, fb, fc, fr, nbr, lptr, labs), _ = gcx._run_facets(
             rs, ctx["flat"], ctx["codes"], ctx["pts"], np.arange(len(rs)))
         n_redo = None
     else:
         polygons = rs._cache.pop("planar_polygons", None) if path == "walk" else None
         try:
-            (ptr, fa, fb, fc, fr, nbr, lptr, labs), _, n_redo = graph._facet_blocks(rs, ctx)
+            (ptr, fa, fb, fc, fr, nbr, lptr, labs), _, n_redo = gcx._facet_blocks(rs, ctx)
         finally:
             if polygons is not None:
                 rs._cache["planar_polygons"] = polygons
@@ -55,7 +56,7 @@ def _check_same(rs, path="fast"):
     for i, (W, R) in enumerate(zip(walk, ref)):
         assert W.keys() == R.keys(), f"region {i}"
         A, b, _ = rs.constraints(i)
-        flat = graph._context(rs)["flat"]
+        flat = gcx._context(rs)["flat"]
         for key in W:
             (aw, bw, cw, rw), (ar, br, cr, rr) = W[key], R[key]
             assert np.allclose(aw, ar, atol=1e-12) and abs(bw - br) < 1e-12
@@ -143,7 +144,7 @@ def test_edge_list_matches_graph():
 
 
 def test_codes_sorted_against_lexsort():
-    from polyregion.enumerate._kernels_facets import codes_sorted
+    from polyregion.graph._kernels_codes import codes_sorted
 
     rng = np.random.default_rng(0)
     for _ in range(50):
@@ -160,7 +161,7 @@ def test_planar_polygons_tile_the_domain():
     dom = pr.Box([-0.5, -1.0], [1.5, 0.25])
     rs = pr.enumerate_regions(net, dom)
     pg = rs._cache["planar_polygons"]
-    flat = graph._context(rs)["flat"]
+    flat = gcx._context(rs)["flat"]
     total = 0.0
     for i in range(len(rs)):
         P = pg["polys"][pg["pptr"][i]:pg["pptr"][i + 1]]
@@ -199,7 +200,7 @@ def test_neighbour_lookup_under_hash_collisions(monkeypatch, d):
     with Zobrist keys of 2 bits (most codes collide, long probe chains) the polygons and
     the walk still give the per-region kernel's neighbours (binary search of the codes)."""
     rng = np.random.default_rng(7)
-    monkeypatch.setattr(graph, "_zobrist", lambda n, q: rng.integers(
+    monkeypatch.setattr(gcx, "_zobrist", lambda n, q: rng.integers(
         0, 4, size=(n, q), dtype=np.uint64))
     net = he_net([8, 8] if d == 2 else [5, 5], d, seed=4, bias_std=0.3)
     rs = pr.enumerate_regions(net, pr.Box.cube(d))

@@ -330,7 +330,7 @@ def enumerate_planar_polygons(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slo
     the polygon may differ from the region's exact cell by more than rounding at the
     ``dup_tol`` scale: a line passed within ``dup_tol`` of a vertex of one of its cells, a
     side too thin to be a region was left uncut, or a removed edge's line stays within
-    ``dup_tol`` of the cut cell. The facet walk (:mod:`._kernels_facets`) refuses the same
+    ``dup_tol`` of the cut cell. The facet walk (:mod:`polyregion.graph._kernels_walk`) refuses the same
     cases, so the polygons of the other regions are exactly the cells it would cut.
     """
     return _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A0, b0,

@@ -27,7 +27,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..config import DEFAULT_TOLERANCES, RESOLUTION, Tolerances
+from ..config import DEFAULT_TOLERANCES, DUPLICATE, RESOLUTION, Tolerances
 from ..domain import as_domain
 from ..errors import BudgetExceededError, InvalidDomainError, InvalidInputError
 from ..network import Network
@@ -443,8 +443,6 @@ def _run_kernel(method, prep, A0, b0, tol, max_regions=None, polygons=None):
         if polygons is None:
             codes, pts, radii, st, complete = call_kernel(enumerate_planar, *args)
         else:
-            from ..graph import DUPLICATE
-
             dup_tol = DUPLICATE * tol.feasibility
             codes, pts, radii, st, complete, kept, polys, pptr, doubt = \
                 call_kernel(enumerate_planar_polygons, *args, dup_tol, MAX_POLYGON_VERTICES)

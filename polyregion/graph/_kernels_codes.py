@@ -20,7 +20,6 @@ Cost: a layer map is ``O(n_l d)`` per neuron; :func:`code_across` one forward pa
 from __future__ import annotations
 
 import numpy as np
-
 from numba import njit
 
 from ..enumerate._kernels_const import (

@@ -14,7 +14,6 @@ Cost: a cut is linear in the polytope's size; :func:`cheb_in_plane` one small LP
 from __future__ import annotations
 
 import numpy as np
-
 from numba import njit
 
 from ..enumerate._kernels_lp import LP_OPTIMAL, cheb_solve, cold_basis

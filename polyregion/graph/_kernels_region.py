@@ -25,12 +25,10 @@ clip per row), then one binary search per facet.
 from __future__ import annotations
 
 import numpy as np
-
 from numba import njit
 
-from ..enumerate._kernels_engine import _box_max, _tighten
+from ..enumerate._kernels_engine import VERTEX_PTOL, _box_max, _tighten
 from ..enumerate._kernels_simplex import BD_OPTIMAL, bd_max
-from ..enumerate._kernels_engine import VERTEX_PTOL
 from ._kernels_codes import (
     _across, _dot, _flip_code, _grow1, _grow2, _layer_maps, _map_cache, _on_domain,
     _rows_from_maps, find_code,

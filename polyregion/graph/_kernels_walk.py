@@ -14,7 +14,6 @@ neuron), then one hash look-up per facet.
 from __future__ import annotations
 
 import numpy as np
-
 from numba import njit, objmode
 
 from ..enumerate._highs import TICK_EVERY, tick
