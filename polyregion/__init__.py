@@ -35,6 +35,9 @@ from .windows import (LocalComplexity, PathRegions, local_complexity, regions_al
 from . import bn  # noqa: E402  (after Network: bn imports it)
 from . import plot  # noqa: E402  (matplotlib is imported lazily inside)
 from . import graph  # noqa: E402  (networkx is imported lazily inside)
+from . import topology  # noqa: E402
+from .topology import (TopologyError, betti_numbers, decision_topology,  # noqa: E402
+                       face_lattice, persistence)
 
 
 def from_torch(module, batch=None, **kwargs):
@@ -61,5 +64,6 @@ __all__ = [
     "PolyregionError", "InvalidNetworkError", "InvalidDomainError", "InvalidInputError",
     "FileFormatError", "SolverError", "BudgetExceededError", "ExecutorError",
     "CheckpointError", "window", "local_complexity", "LocalComplexity", "regions_along",
-    "PathRegions",
+    "PathRegions", "topology", "betti_numbers", "decision_topology", "face_lattice",
+    "persistence", "TopologyError",
 ]
