@@ -424,7 +424,7 @@ def _run_windows(payload, domains, executor, progress, chunk_size):
             for i in range(n):
                 store(np.array([i]), _count_windows(payload, domains[i:i + 1]))
             return counts, complete, seconds, n_lps
-        from .enumerate.scale import _completion_loop
+        from .enumerate.executors import _completion_loop
 
         n_workers = ex if kind == "processes" else _n_workers(kind, ex)
         size = chunk_size or max(1, min(16, -(-n // (4 * n_workers))))
@@ -468,7 +468,7 @@ def _run_processes(payload, chunks, n_workers, store):
     from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    from .enumerate.scale import _acquire_pool, _completion_loop, _release_pool
+    from .enumerate.executors import _acquire_pool, _completion_loop, _release_pool
     from .errors import ExecutorError
 
     token = (os.getpid(), "windows", next(_CALLS))

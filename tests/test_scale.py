@@ -47,14 +47,14 @@ def test_process_pool_identical(problem, reference):
 
 
 def _worker_pids(n):
-    from polyregion.enumerate import scale
+    from polyregion.enumerate import executors, scale
 
-    entry = scale._POOLS.get(n)
+    entry = executors._POOLS.get(n)
     return None if entry is None else sorted(entry[0]._processes)
 
 
 def test_process_pool_reused_across_calls(problem, reference):
-    from polyregion.enumerate import scale
+    from polyregion.enumerate import executors, scale
 
     net, box = problem
     scale.shutdown_pools()
@@ -82,11 +82,11 @@ def test_process_pool_after_budget_stop(problem, reference):
 
 
 def test_process_pool_idle_shutdown(problem, monkeypatch):
-    from polyregion.enumerate import scale
+    from polyregion.enumerate import executors, scale
 
     net, box = problem
     scale.shutdown_pools()
-    monkeypatch.setattr(scale, "POOL_IDLE_SECONDS", 0.05)
+    monkeypatch.setattr(executors, "POOL_IDLE_SECONDS", 0.05)
     pr.enumerate_regions(net, box, executor=2)
     deadline = time.time() + 10
     while _worker_pids(2) is not None and time.time() < deadline:
@@ -95,10 +95,10 @@ def test_process_pool_idle_shutdown(problem, monkeypatch):
 
 
 def test_dead_worker_raises_executor_error(problem, reference, monkeypatch):
-    from polyregion.enumerate import scale
+    from polyregion.enumerate import executors, scale
 
     net, box = problem
-    real = scale.run_batch
+    real = executors.run_batch
 
     def dying(payload, unit_ids, codes0):  # runs in the worker (fork inherits the patch)
         if 3 in list(unit_ids):
@@ -106,10 +106,10 @@ def test_dead_worker_raises_executor_error(problem, reference, monkeypatch):
         return real(payload, unit_ids, codes0)
 
     scale.shutdown_pools()
-    monkeypatch.setattr(scale, "run_batch", dying)
+    monkeypatch.setattr(executors, "run_batch", dying)
     with pytest.raises(pr.ExecutorError, match="worker process .* died"):
         pr.enumerate_regions(net, box, executor=2, batch_size=1)
-    monkeypatch.setattr(scale, "run_batch", real)
+    monkeypatch.setattr(executors, "run_batch", real)
     scale.shutdown_pools()
     assert same_arrays(pr.enumerate_regions(net, box, executor=2), reference)
 
@@ -178,7 +178,7 @@ def test_checkpoint_resume_after_sigkill(tmp_path, problem, reference):
     ck = tmp_path / "ck"
     script = textwrap.dedent(f"""
         import time, polyregion as pr
-        import polyregion.enumerate.scale as sc
+        import polyregion.enumerate.executors as sc
         orig = sc.run_batch
         def slow(*a, **k):
             time.sleep(0.05)
@@ -296,7 +296,7 @@ def _rewrite(path, **changes):
 
 
 def test_checkpoint_refuses_shifted_unit_ids(tmp_path, problem, reference):
-    from polyregion.enumerate import scale
+    from polyregion.enumerate import executors, scale
 
     net, box = problem
     ck = tmp_path / "a"
@@ -334,7 +334,7 @@ def test_checkpoint_refuses_tampered_shard(tmp_path, problem, field):
 
 
 def test_checkpoint_refuses_overlapping_shards(tmp_path, problem, reference):
-    from polyregion.enumerate import scale
+    from polyregion.enumerate import executors, scale
     from polyregion.enumerate.engine import Prepared
 
     net, box = problem
