@@ -30,8 +30,8 @@ from .sampling import estimate_count, verify
 from .certify import Certificate, certify
 from .distances import (distance_to_boundary, distance_to_decision_boundary,
                         distance_to_region_boundary)
-from .windows import (LocalComplexity, PathRegions, local_complexity, regions_along,
-                      window)
+from .windows import LocalComplexity, local_complexity, window
+from .paths import PathRegions, regions_along
 from . import bn  # noqa: E402  (after Network: bn imports it)
 from . import plot  # noqa: E402  (matplotlib is imported lazily inside)
 from . import graph  # noqa: E402  (networkx is imported lazily inside)

@@ -156,10 +156,6 @@ def _kernel_extra(st):
     return {n: int(v) for n, v in zip(names, st[3:])}
 
 
-def prepare(net, domain):
-    return Prepared(net, domain)
-
-
 def _check(net, domain, method, tolerances):
     if not isinstance(net, Network):
         raise InvalidInputError(f"`net` must be a polyregion.Network; got {type(net).__name__}.")
