@@ -17,8 +17,8 @@ Modules, the data flowing one way (network -> samples -> patterns -> estimates /
 
 - :mod:`~polyregion.sampling._domain`: uniform points of a domain (:func:`sample_domain`:
   direct, rejection or hit-and-run) and the shared input checks;
-- :mod:`~polyregion.sampling._codes`: patterns of sampled points (the network's forward pass),
-  packed into bits, keyed, counted and looked up;
+- :mod:`~polyregion.sampling._codes`: patterns of sampled points (one forward pass,
+  :mod:`polyregion._forward`), packed into bits, keyed, counted and looked up;
 - :mod:`~polyregion.sampling.estimate`: :class:`CountEstimate`, :func:`estimate_count`,
   :func:`estimate_from_abundances`;
 - :mod:`~polyregion.sampling.volumes`: :func:`region_volumes`, :func:`domain_volume`;

@@ -3,7 +3,7 @@
 What it computes
 ----------------
 :class:`_Codec` gives the activation codes of a chunk of points (the network's forward
-pass, or with tolerances the engines' cell codes) and packs them into bytes and 64-bit
+pass, :mod:`polyregion._forward`, or with tolerances the engines' cell codes) and packs them into bytes and 64-bit
 keys; :class:`_PatternTable` counts the distinct packed patterns of a stream of chunks;
 :class:`_CodeIndex` finds packed patterns among the codes of a RegionSet.
 
@@ -25,40 +25,11 @@ import math
 
 import numpy as np
 
-from ..network import MaxPool, _CancelRule, _stack_codes, cell_codes
+from .._forward import cell_codes, forward_codes
 
-def _forward_codes(layers, acts, T):
-    """Activation codes of the rows of ``T`` (float64; equal to ``Network.codes``)."""
-    z = T
-    out = []
-    rule = _CancelRule(layers, acts, T)  # a cancelling row takes the upper piece
-    for l, ((W, b), act) in enumerate(zip(layers[:-1], acts)):
-        u = z @ W.T
-        u += b
-        u_cmp = rule.adjust(l, u, lambda rows: _stack_codes(out, rows))
-        if isinstance(act, MaxPool):
-            j = act.piece(u)
-            out.append(j)
-            z = np.take_along_axis(u, act.winners(j), axis=1)
-            continue
-        t = act.breakpoints
-        if len(t) == 1:
-            on = u_cmp >= t[0]
-            out.append(on.view(np.uint8))
-            if act.name == "relu":
-                z = np.maximum(u, 0.0)
-            else:
-                (s0, s1), (c0, c1) = act.slopes, act.intercepts
-                z = np.where(on, s1 * u + c1, s0 * u + c0)
-        else:
-            j = np.zeros(u.shape, np.uint8)
-            for tk in t:
-                j += u_cmp >= tk
-            out.append(j)
-            z = np.asarray(act.slopes)[j] * u + np.asarray(act.intercepts)[j]
-    if not out:
-        return np.zeros((T.shape[0], 0), np.uint8)
-    return np.concatenate(out, axis=1)
+#: The forward pass's codes of the rows of ``T`` (equal to ``Network.codes``), under the
+#: name the tests import.
+_forward_codes = forward_codes
 
 
 class _Codec:
@@ -83,7 +54,7 @@ class _Codec:
     def codes(self, T):
         if self.tolerances is not None:
             return cell_codes(self.net, T, self.tolerances, *self.frame)
-        return _forward_codes(self.layers, self.acts, T)
+        return forward_codes(self.layers, self.acts, T)
 
     def pack(self, codes):
         m = codes.shape[0]
