@@ -10,8 +10,8 @@
   that the former ratio test (ties to the smallest row number) pivoted on 1e-11 elements
   and reported "optimal" from an infeasible basis (half of the digits cells were wrong);
   an answer must now be right or ``LP_FAILED``, never a wrong optimum.
-- ``vertex_from_point`` + ``vertex_max``: ``max c.x`` over random bounded cells, and the
-  dual bound they return.
+- the vertex LP (``bd_max`` of ``_kernels_simplex``): ``max c.x`` over random bounded
+  cells, and the certified bound it returns.
 
 Every instance is compared with HiGHS; no disagreement beyond 1e-7 is allowed.
 """
@@ -24,9 +24,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from polyregion.enumerate._kernels_lp import (LP_FAILED, LP_OPTIMAL, LP_STOPPED, VX_OPTIMAL,
-                                              _doubtful, cheb_lp, cheb_solve, cold_basis,
-                                              vertex_from_point, vertex_max)
+from polyregion.enumerate._kernels_lp import (LP_FAILED, LP_OPTIMAL, LP_STOPPED, _doubtful,
+                                              cheb_lp, cheb_solve, cold_basis)
 
 TOL = 1e-7
 PIV, OPT, MAXIT = 1e-11, 1e-13, 10_000
@@ -283,35 +282,31 @@ def test_doubtful_flags_inconsistent_optimum():
 
 
 @pytest.mark.parametrize("kind", ("box", "pencil", "slab"))
-def test_vertex_max_matches_highs(kind, n_cells=200):
+def test_vertex_lp_matches_highs(kind, n_cells=200):
+    """The engine's vertex LP (the bounded dual simplex ``bd_max``, all rows general, no
+    variable bounds) on the same random cells: optimum, certified bound, feasibility."""
+    from polyregion.enumerate._kernels_engine import VERTEX_PTOL
+    from polyregion.enumerate._kernels_simplex import BD_OPTIMAL, bd_max
+
     rng = np.random.default_rng(3 + _SEED[kind])
     n_checked = 0
     for _ in range(n_cells):
         A, b = random_cell(rng, kind)
         k = A.shape[1]
-        m = A.shape[0]
-        r_ref = highs_cheb(A, b)
-        if r_ref <= 1e-9:
-            continue  # the vertex LP needs a point of the cell to start from
-        _, _, _, x0, _ = cheb_lp(A, b, m, cold_basis(k), -np.inf, PIV, OPT, MAXIT)
-        B = None
+        if highs_cheb(A, b) <= 1e-9:
+            continue
+        rows = np.arange(A.shape[0], dtype=np.int64)
+        free = np.full(k, np.inf)
         for _obj in range(4):
             c = rng.normal(size=k)
-            ok, v0, B0 = vertex_from_point(A, b, m, x0, c, PIV)
-            assert ok
-            # the start is a vertex of the cell: its k rows are active and feasible
-            assert np.all(A @ v0 <= b + 1e-9)
-            assert np.allclose(A[B0] @ v0, b[B0], atol=1e-9)
-            assert c @ v0 >= c @ x0 - 1e-9
-            start = B0 if B is None else B  # also warm-start from another objective's vertex
-            st, val, bound, v, Bv, _ = vertex_max(A, b, m, c, start, OPT, PIV, MAXIT)
-            assert st == VX_OPTIMAL
+            st, val, bound, v, _ = bd_max(A, b, rows, -free, free, c, VERTEX_PTOL, PIV, MAXIT,
+                                          -np.inf)
+            assert st == BD_OPTIMAL
             ref = highs_max(A, b, c)
             assert abs(val - ref) <= TOL * max(1.0, abs(ref)), (val, ref)
-            assert bound >= ref - TOL  # the dual bound is an upper bound
+            assert bound >= ref - TOL  # the certified bound is an upper bound
             assert abs(bound - ref) <= TOL * max(1.0, abs(ref))
             assert np.all(A @ v <= b + 1e-9)
-            B = Bv
             n_checked += 1
     assert n_checked > n_cells // 5
 
@@ -373,4 +368,4 @@ def test_many_more_instances(kind):
         for seed in range(1, 6):
             test_cheb_lp_cold_64d_cells_match_highs(n_cells=200, seed=seed)
     if kind != "free":
-        test_vertex_max_matches_highs(kind, n_cells=2000)
+        test_vertex_lp_matches_highs(kind, n_cells=2000)

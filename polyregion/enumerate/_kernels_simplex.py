@@ -153,6 +153,28 @@ def _certificate(A, b, R, q, y, lo, hi, c, x):
 
 
 @njit(cache=True)
+def _column_in_basis(A, R, q, j, Kinv, u, ku):
+    """``ku = K^-1 A[R, j]``: column ``j`` of the active rows in the basis of ``K``."""
+    for t in range(q):
+        u[t] = A[R[t], j]
+    for i in range(q):
+        s = 0.0
+        for t in range(q):
+            s += Kinv[i, t] * u[t]
+        ku[i] = s
+
+
+@njit(cache=True)
+def _deactivate(rows, active, rpos, row, t0):
+    """The general row ``row`` at position ``t0`` of ``K`` leaves the active set."""
+    for i in range(rows.shape[0]):
+        if rows[i] == row and active[i] and rpos[i] == t0:
+            active[i] = False
+            rpos[i] = -1
+            break
+
+
+@njit(cache=True)
 def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
     """Maximise ``c.x`` over ``{A[rows] x <= b[rows], lo <= x <= hi}``.
 
@@ -224,7 +246,6 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
             x[j] = lb[j]
     R = np.empty(max(qmax, 1), np.int64)  # active rows (indices into A)
     S = np.empty(max(qmax, 1), np.int64)  # basic variables
-    spos = np.full(n, -1, np.int64)
     active = np.zeros(nr, np.bool_)
     rpos = np.full(nr, -1, np.int64)  # position in R of rows[i]
     Kinv = np.zeros((max(qmax, 1), max(qmax, 1)))
@@ -428,13 +449,7 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
             p = rows[leave_row]
             if enter_var >= 0:  # K grows by row p and column enter_var
                 j = enter_var
-                for t in range(q):
-                    u[t] = A[R[t], j]
-                for i in range(q):
-                    s = 0.0
-                    for t in range(q):
-                        s += Kinv[i, t] * u[t]
-                    ku[i] = s
+                _column_in_basis(A, R, q, j, Kinv, u, ku)
                 piv = delta[j]
                 # w holds -(a_p[S] K^-1)
                 for i in range(q):
@@ -446,7 +461,6 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
                 Kinv[q, q] = 1.0 / piv
                 R[q] = p
                 S[q] = j
-                spos[j] = q
                 state[j] = _BASIC
                 active[leave_row] = True
                 rpos[leave_row] = q
@@ -458,12 +472,7 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
                     f = Kinv[i, t0] / wt
                     for t in range(q):
                         Kinv[i, t] -= f * (-w[t] - (1.0 if t == t0 else 0.0))
-                old = R[t0]
-                for i in range(nr):
-                    if rows[i] == old and active[i] and rpos[i] == t0:
-                        active[i] = False
-                        rpos[i] = -1
-                        break
+                _deactivate(rows, active, rpos, R[t0], t0)
                 R[t0] = p
                 active[leave_row] = True
                 rpos[leave_row] = t0
@@ -476,16 +485,9 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
             else:
                 state[jl] = _LOWER
                 x[jl] = lb[jl]
-            spos[jl] = -1
             if enter_var >= 0:  # column pi of K becomes column enter_var
                 j = enter_var
-                for t in range(q):
-                    u[t] = A[R[t], j]
-                for i in range(q):
-                    s = 0.0
-                    for t in range(q):
-                        s += Kinv[i, t] * u[t]
-                    ku[i] = s
+                _column_in_basis(A, R, q, j, Kinv, u, ku)
                 piv = ku[pi]
                 rowp = Kinv[pi, :q].copy()
                 for i in range(q):
@@ -494,7 +496,6 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
                         for t in range(q):
                             Kinv[i, t] -= f * rowp[t]
                 S[pi] = j
-                spos[j] = pi
                 state[j] = _BASIC
             else:  # row R[t0] leaves the active set with variable jl: K loses a row, a column
                 t0 = enter_slack
@@ -506,19 +507,13 @@ def bd_max(A, b, rows, lo, hi, c, ptol, piv_tol, max_iter, stop_below):
                     if f != 0.0:
                         for t in range(q):
                             Kinv[i, t] -= f * Kinv[pi, t]
-                old = R[t0]
-                for i in range(nr):
-                    if rows[i] == old and active[i] and rpos[i] == t0:
-                        active[i] = False
-                        rpos[i] = -1
-                        break
+                _deactivate(rows, active, rpos, R[t0], t0)
                 last = q - 1
                 # move the last row of Kinv into row pi and the last column into column t0
                 if pi != last:
                     for t in range(q):
                         Kinv[pi, t] = Kinv[last, t]
                     S[pi] = S[last]
-                    spos[S[pi]] = pi
                 if t0 != last:
                     for i in range(q):
                         Kinv[i, t0] = Kinv[i, last]
