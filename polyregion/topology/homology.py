@@ -18,8 +18,8 @@ set is a union of closed cells and faces of the refined complex
 one side of each cut and ``f`` is affine on it, a face belongs to the closed set exactly
 when all its vertices do (a face with a vertex outside the set meets it at most in a
 proper face). The set is therefore the sub-complex spanned by the vertices in it (vertex
-values from the network's forward pass, within ``VALUE_RTOL`` of the largest
-``|value|``), and ``beta_k = f_k - rank ∂_k - rank ∂_{k+1}``, the ranks of the restricted
+values from the network's forward pass, compared within ``VALUE_RTOL`` relative to
+``max(1, |value|, |t|)``), and ``beta_k = f_k - rank ∂_k - rank ∂_{k+1}``, the ranks of the restricted
 boundary matrices over GF(2) by sparse column reduction (:func:`gf2_rank`; the pivot of
 a column is its largest row; columns are Python sets, additions are symmetric
 differences).
@@ -47,7 +47,8 @@ from .lattice import FaceLattice, build_lattice
 __all__ = ["betti_numbers", "decision_topology", "DecisionTopology", "gf2_rank",
            "subcomplex_betti", "VALUE_RTOL", "WHICH"]
 
-#: A vertex value ``v`` satisfies ``v >= t`` when ``v >= t - VALUE_RTOL * max(1, |values|)``.
+#: A vertex value ``v`` satisfies ``v >= t`` when ``v >= t - VALUE_RTOL * max(1, |v|, |t|)``
+#: (class regions: ``f_k >= f_j - VALUE_RTOL * max(1, max_j |f_j|)``).
 VALUE_RTOL = 1e-9
 WHICH = ("above", "below", "boundary", "class")
 
@@ -269,11 +270,11 @@ def decision_topology(rs, which="above", output=0, threshold=0.0):
         np.zeros((0, rs.net.output_dim))
     if which == "class":
         diff = values[:, [output]] - values
-        tol = VALUE_RTOL * max(1.0, float(np.max(np.abs(values))))
-        vm = np.all(diff >= -tol, axis=1)
+        tol = VALUE_RTOL * np.maximum(1.0, np.max(np.abs(values), axis=1))
+        vm = np.all(diff >= -tol[:, None], axis=1)
     else:
         g = values[:, output] - t
-        tol = VALUE_RTOL * max(1.0, float(np.max(np.abs(values[:, output]))), abs(t))
+        tol = VALUE_RTOL * np.maximum(np.maximum(1.0, np.abs(values[:, output])), abs(t))
         vm = g >= -tol if which == "above" else g <= tol if which == "below" else \
             np.abs(g) <= tol
     masks = L.face_mask(vm)

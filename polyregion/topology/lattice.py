@@ -58,7 +58,7 @@ import numpy as np
 from ..errors import InvalidInputError, PolyregionError
 
 __all__ = ["FaceLattice", "TopologyError", "face_lattice", "build_lattice",
-           "VERTEX_RTOL", "MERGE_RTOL", "DET_MIN", "MAX_DIM"]
+           "VERTEX_RTOL", "MERGE_RTOL", "RANK_RTOL", "COORD_RTOL", "DET_MIN", "MAX_DIM"]
 
 #: A point satisfies a row when ``a . x <= b + VERTEX_RTOL * scale`` (scale: the domain's).
 VERTEX_RTOL = 1e-9
@@ -68,6 +68,10 @@ MERGE_RTOL = 1e-8
 RANK_RTOL = 1e-7
 #: A ``d``-subset of unit rows with ``|det| <= DET_MIN`` defines no vertex.
 DET_MIN = 1e-12
+#: Rounding of a coordinate: every tolerance above grows by ``COORD_RTOL * max|x|`` at a
+#: point ``x`` (vertices of an unbounded partition can lie far from the origin, where
+#: float64 resolves ``|x| * 2.2e-16``, not the domain's scale).
+COORD_RTOL = 1e-11
 #: Largest dimension supported (vertex enumeration by subsets of rows).
 MAX_DIM = 4
 
@@ -180,10 +184,17 @@ def _combos(m, d):
     return np.array(list(combinations(range(m), d)), np.int64).reshape(-1, d)
 
 
+def _mag(X):
+    """``max |x|`` of each row."""
+    return np.max(np.abs(X), axis=-1) if X.shape[-1] else np.zeros(X.shape[:-1])
+
+
 def _dedupe(V, tol):
     keep = []
+    m = _mag(V)
     for i in range(len(V)):
-        if all(np.max(np.abs(V[i] - V[j])) > tol for j in keep):
+        if all(np.max(np.abs(V[i] - V[j])) > tol + COORD_RTOL * max(m[i], m[j])
+               for j in keep):
             keep.append(i)
     return V[keep]
 
@@ -204,7 +215,9 @@ def cell_vertices(A, b, tol, rows=None):
     if not ok.any():
         return np.zeros((0, d))
     sol = np.linalg.solve(M[ok], b[idx[ok]][..., None])[..., 0]
-    feas = np.all(sol @ A.T <= b + tol, axis=1) & np.all(np.isfinite(sol), axis=1)
+    fin = np.all(np.isfinite(sol), axis=1)
+    sol = sol[fin]
+    feas = np.all(sol @ A.T <= b + (tol + COORD_RTOL * _mag(sol))[:, None], axis=1)
     return _dedupe(sol[feas], tol)
 
 
@@ -212,7 +225,7 @@ def affine_rank(X, tol):
     if len(X) <= 1:
         return 0
     s = np.linalg.svd(X[1:] - X[0], compute_uv=False)
-    return int(np.sum(s > tol))
+    return int(np.sum(s > tol + COORD_RTOL * float(np.max(np.abs(X)))))
 
 
 def _unit(a, beta):
@@ -259,7 +272,8 @@ def _split_cells(A, b, cuts_i, tol, d, rank_tol):
         new = []
         for (Ac, bc, Vc) in cells:
             g = Vc @ u + c
-            if g.min() >= -tol or g.max() <= tol:
+            tg = tol + COORD_RTOL * float(np.max(np.abs(Vc)))
+            if g.min() >= -tg or g.max() <= tg:
                 new.append((Ac, bc, Vc))
                 continue
             n_split += 1
@@ -319,8 +333,13 @@ def _merge(points, tol):
     from scipy.spatial import cKDTree
 
     n = len(points)
-    pairs = cKDTree(points).query_pairs(tol, output_type="ndarray") if n else \
+    m = _mag(points)
+    r = tol + COORD_RTOL * (float(m.max()) if n else 0.0)
+    pairs = cKDTree(points).query_pairs(r, output_type="ndarray") if n else \
         np.zeros((0, 2), np.int64)
+    if len(pairs):
+        dist = np.linalg.norm(points[pairs[:, 0]] - points[pairs[:, 1]], axis=1)
+        pairs = pairs[dist <= tol + COORD_RTOL * np.maximum(m[pairs[:, 0]], m[pairs[:, 1]])]
     G = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, lab = connected_components(G, directed=False)
     # representative: the first point of each component, components numbered by it
@@ -411,13 +430,15 @@ def build_lattice(rs, cuts=None, crossing=None):
     gens = []
     for (A, b, Vc) in cells:
         c = 0.5 * (Vc.min(axis=0) + Vc.max(axis=0))
-        r = 0.5 * float(np.linalg.norm(Vc.max(axis=0) - Vc.min(axis=0))) + 2 * MERGE_RTOL * scale
+        mt = 2 * MERGE_RTOL * scale + 2 * COORD_RTOL * float(np.max(np.abs(Vc)))
+        r = 0.5 * float(np.linalg.norm(Vc.max(axis=0) - Vc.min(axis=0))) + mt
         cand = np.array(tree.query_ball_point(c, r), np.int64)
-        inside = cand[np.all(V[cand] @ A.T <= b + 2 * MERGE_RTOL * scale, axis=1)]
+        inside = cand[np.all(V[cand] @ A.T <= b + mt, axis=1)]
         gens.append(frozenset(inside.tolist()))
     n_cells = len(gens)
     for a, beta in zip(DA, Db):
-        on = np.flatnonzero(np.abs(V @ a - beta) <= 2 * MERGE_RTOL * scale)
+        on = np.flatnonzero(np.abs(V @ a - beta) <= 2 * MERGE_RTOL * scale
+                            + 2 * COORD_RTOL * _mag(V))
         if len(on):
             gens.append(frozenset(on.tolist()))
     # 3. closure under intersection with the generators

@@ -24,8 +24,8 @@ The Betti curve at ``t`` counts the pairs with ``birth <= t < death``; it equals
 :func:`polyregion.topology.betti_numbers` ``(rs, "below", output, t)`` at every ``t``
 (tested at every critical value and between them).
 
-Vertex values equal up to rounding (``VALUE_RTOL`` of the largest ``|f|``, the tolerance
-of the Betti numbers) are snapped to the smallest of them (:func:`snap_values`), so that
+Vertex values equal up to rounding (``VALUE_RTOL * max(1, |f|)``, the tolerance of the
+Betti numbers) are snapped to the smallest of them (:func:`snap_values`), so that
 a level computed in two regions is one critical value.
 
 An unbounded domain is compactified by a box, as for the Betti numbers.
@@ -96,8 +96,8 @@ class Persistence:
 
 
 def snap_values(v):
-    """Values within ``VALUE_RTOL * max(1, |v|)`` of each other (in a chain of sorted
-    values) replaced by the smallest: the same vertex value computed in two regions, or
+    """Values within ``VALUE_RTOL * max(1, |v|)`` of the next smaller one (in a chain of
+    sorted values) replaced by the smallest of the chain: the same vertex value computed in two regions, or
     a level reached at a vertex of a cut, differ only by rounding.
 
     Examples
@@ -108,9 +108,9 @@ def snap_values(v):
     v = np.asarray(v, float).copy()
     if len(v) == 0:
         return v
-    tol = VALUE_RTOL * max(1.0, float(np.max(np.abs(v))))
     o = np.argsort(v, kind="stable")
     s = v[o]
+    tol = VALUE_RTOL * np.maximum(1.0, np.abs(s[1:]))
     start = np.concatenate([[True], np.diff(s) > tol])
     first = np.maximum.accumulate(np.where(start, np.arange(len(s)), 0))
     v[o] = s[first]
