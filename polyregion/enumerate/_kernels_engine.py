@@ -552,10 +552,9 @@ def _best(P, R):
 
 
 @njit(cache=True)
-def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts,
-                 A0, b0, tol, zero_tol, piv_tol, opt_tol, max_iter, max_regions, x_root,
+def enumerate_lp(net, A0, b0, tol, zero_tol, piv_tol, opt_tol, max_iter, max_regions, x_root,
                  r_root):
-    """Enumerate all regions. ``dims = [k, n_1, ..., n_L]`` (layer widths incl. output).
+    """Enumerate all regions of ``net`` (a :class:`~.engine.FlatNet`) in ``{A0 x <= b0}``.
 
     ``x_root, r_root``: an interior point of ``{A0 x <= b0}`` and the radius of a ball
     around it inside that cell, when the caller knows one (a work unit: the plan found
@@ -564,6 +563,7 @@ def enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercep
     Returns ``(codes, points, radii, stats, complete)``; ``stats`` is laid out as the
     ``ST_*`` constants of this module.
     """
+    W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts = net
     k = dims[0]
     L = dims.shape[0] - 1  # affine layers
     n_hidden = L - 1

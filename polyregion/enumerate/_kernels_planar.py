@@ -302,8 +302,7 @@ def _bbox(P):
 
 
 @njit(cache=True)
-def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts,
-                     A0, b0, tol, zero_tol, max_regions):
+def enumerate_planar(net, A0, b0, tol, zero_tol, max_regions):
     """Enumerate all regions of a net on a bounded 2-D domain (see the module docstring).
 
     Arguments as for :func:`._kernels_engine.enumerate_lp` (``dims[0]`` must be 2).
@@ -312,15 +311,12 @@ def enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, inte
     n_vertex_tests]`` (exact inscribed-circle solves, polygon cuts, (cell, line) pairs
     decided from the vertices rather than the bounding box).
     """
-    out = _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A0, b0,
-                  tol, zero_tol, max_regions, False, 0.0, 0)
+    out = _planar(net, A0, b0, tol, zero_tol, max_regions, False, 0.0, 0)
     return out[0], out[1], out[2], out[3], out[4]
 
 
 @njit(cache=True)
-def enumerate_planar_polygons(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
-                              intercepts, A0, b0, tol, zero_tol, max_regions, dup_tol,
-                              max_vertices):
+def enumerate_planar_polygons(net, A0, b0, tol, zero_tol, max_regions, dup_tol, max_vertices):
     """:func:`enumerate_planar`, also returning each region's polygon.
 
     Returns ``(codes, points, radii, stats, complete, kept, polys, pptr, doubt)``; when
@@ -330,11 +326,10 @@ def enumerate_planar_polygons(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slo
     the polygon may differ from the region's exact cell by more than rounding at the
     ``dup_tol`` scale: a line passed within ``dup_tol`` of a vertex of one of its cells, a
     side too thin to be a region was left uncut, or a removed edge's line stays within
-    ``dup_tol`` of the cut cell. The facet walk (:mod:`polyregion.graph._kernels_walk`) refuses the same
-    cases, so the polygons of the other regions are exactly the cells it would cut.
+    ``dup_tol`` of the cut cell. The facet walk (:mod:`polyregion.graph._kernels_walk`)
+    refuses the same cases, so the polygons of the other regions are exactly the cells it would cut.
     """
-    return _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A0, b0,
-                   tol, zero_tol, max_regions, True, dup_tol, max_vertices)
+    return _planar(net, A0, b0, tol, zero_tol, max_regions, True, dup_tol, max_vertices)
 
 
 @njit(cache=True)
@@ -369,10 +364,10 @@ def _domain_doubt(P0, A0, b0, dup_tol):
 
 
 @njit(cache=True)
-def _planar(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A0, b0, tol,
-            zero_tol, max_regions, keep, dup_tol, max_vertices):
+def _planar(net, A0, b0, tol, zero_tol, max_regions, keep, dup_tol, max_vertices):
     """The kernel of :func:`enumerate_planar` (``keep``: also the regions' polygons and
     doubt flags, up to ``max_vertices`` vertices, as :func:`enumerate_planar_polygons`)."""
+    W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts = net
     L = dims.shape[0] - 1
     n_hidden = L - 1
     n_neurons = 0

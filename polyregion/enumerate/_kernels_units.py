@@ -140,8 +140,7 @@ def _collect(c, p, r, out_c, out_p, out_r):
 
 
 @njit(cache=True)
-def _batch(kernel_id, codes0, A0, b0, An, bn, nrm, live, t, W_flat, W_off, b_flat, b_off,
-           dims, n_bp, bps, slopes, intercepts, tol, zero_tol, piv_tol, max_iter,
+def _batch(kernel_id, codes0, A0, b0, An, bn, nrm, live, t, net, tol, zero_tol, piv_tol, max_iter,
            piv_factors, roots_x, roots_r):
     """All units of a batch in one call (kernel 0: LP path, 1: planar path).
 
@@ -179,14 +178,11 @@ def _batch(kernel_id, codes0, A0, b0, An, bn, nrm, live, t, W_flat, W_off, b_fla
             pivots[u] = piv
             if piv < 0.0:
                 continue
-            c, p, r, st, _ = enumerate_lp(W_flat, W_off, b_flat, b_off, dims, n_bp, bps,
-                                          slopes, intercepts, A, b, tol, zero_tol, piv,
-                                          piv * 1e-2, max_iter, 0, xr, rr)
+            c, p, r, st, _ = enumerate_lp(net, A, b, tol, zero_tol, piv, piv * 1e-2, max_iter, 0,
+                                          xr, rr)
             sizes[u] = _collect(c, p, r, out_c, out_p, out_r)
         else:
-            c2, p2, r2, st, _ = enumerate_planar(W_flat, W_off, b_flat, b_off, dims, n_bp,
-                                                 bps, slopes, intercepts, A, b, tol,
-                                                 zero_tol, 0)
+            c2, p2, r2, st, _ = enumerate_planar(net, A, b, tol, zero_tol, 0)
             sizes[u] = _collect(c2, p2, r2, out_c, out_p, out_r)
         for s in range(min(st.shape[0], 16)):
             st_sum[s] += st[s]

@@ -1,4 +1,4 @@
-"""Work units: the plan (the first hidden layer's first ``k`` neurons' arrangement), one unit's problem and a batch of units run by the engine's kernel.
+"""Work units: the plan, one unit's problem, and a batch of units run by the kernel.
 
 See :mod:`.scale` for the method. :func:`plan_units` is deterministic in the network,
 domain, method and tolerances, so every worker that plans gets the same units;
@@ -36,18 +36,13 @@ ROOT_PIVOT_FACTORS = (1.0,)
 
 # ------------------------------------------------------------------ sub-problems
 def _kernel_net(Ws, bs, n_bp, bps, slopes, intercepts, A0, b0, k):
-    Ws = [np.ascontiguousarray(W, dtype=np.float64) for W in Ws]
-    bs = [np.ascontiguousarray(b, dtype=np.float64) for b in bs]
+    from .engine import flat_network
+
+    dims = np.array([k] + [W.shape[0] for W in Ws], np.int64)
+    flat = flat_network(Ws, bs, dims, n_bp, bps, slopes, intercepts)
     return SimpleNamespace(
-        Ws=Ws, bs=bs, dims=np.array([k] + [W.shape[0] for W in Ws], np.int64),
-        n_bp=np.ascontiguousarray(n_bp), bps=np.ascontiguousarray(bps),
-        slopes=np.ascontiguousarray(slopes), intercepts=np.ascontiguousarray(intercepts),
-        W_flat=np.concatenate([W.ravel() for W in Ws]),
-        W_off=np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64),
-        b_flat=np.concatenate(bs),
-        b_off=np.concatenate([[0], np.cumsum([b.size for b in bs])]).astype(np.int64),
-        A0=np.ascontiguousarray(A0, dtype=np.float64),
-        b0=np.ascontiguousarray(b0, dtype=np.float64))
+        Ws=Ws, bs=bs, flat=flat, A0=np.ascontiguousarray(A0, dtype=np.float64),
+        b0=np.ascontiguousarray(b0, dtype=np.float64), **flat._asdict())
 
 
 def next_k(k, n0):
@@ -119,10 +114,8 @@ def unit_problem(prep, code0, zero_row):
     cc = _unit_cache(prep, zero_row)
     A, b = unit_rows(np.ascontiguousarray(code0, dtype=np.uint8), prep.A0, prep.b0,
                      cc["An"], cc["bn"], cc["nrm"], cc["live"], cc["t"])
-    return SimpleNamespace(
-        dims=prep.dims, n_bp=prep.n_bp, bps=prep.bps, slopes=prep.slopes,
-        intercepts=prep.intercepts, W_flat=prep.W_flat, W_off=prep.W_off,
-        b_flat=prep.b_flat, b_off=prep.b_off, A0=A, b0=b, Ws=prep.Ws, bs=prep.bs)
+    return SimpleNamespace(flat=prep.flat, A0=A, b0=b, Ws=prep.Ws, bs=prep.bs,
+                           **prep.flat._asdict())
 
 
 class Batch(NamedTuple):
@@ -210,8 +203,7 @@ def run_batch(payload, unit_ids, codes0):
         c, p, r, sizes, st, pivots = _batch(
             0 if method == "lp" else 1, np.ascontiguousarray(codes0, dtype=np.uint8),
             prep.A0, prep.b0, cc["An"], cc["bn"], cc["nrm"], cc["live"], cc["t"],
-            prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
-            prep.bps, prep.slopes, prep.intercepts, tol.feasibility, tol.zero_row,
+            prep.flat, tol.feasibility, tol.zero_row,
             tol.pivot, tol.max_simplex_iter, np.asarray(ROOT_PIVOT_FACTORS, np.float64),
             roots_x, roots_r)
         _check_roots(pivots, unit_ids, codes0)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,13 +34,67 @@ from ..errors import BudgetExceededError, InvalidDomainError, InvalidInputError
 from ..network import Network
 from ..regions import RegionSet, RegionStats
 
-__all__ = ["enumerate_regions", "prepare"]
+__all__ = ["enumerate_regions", "FlatNet", "Prepared"]
 
 METHODS = ("auto", "lp", "planar", "scipy")
 
 
+class FlatNet(NamedTuple):
+    """The network as the kernels see it: every layer's arrays concatenated.
+
+    One tuple is passed to every kernel (Numba types it as a named tuple of arrays), so a
+    kernel's signature names the network once. Layer ``l`` (``0 .. L-1``, the last one
+    the output layer) maps ``dims[l]`` inputs to ``dims[l + 1]`` outputs.
+
+    Attributes
+    ----------
+    W_flat : float64 (sum_l dims[l+1] * dims[l],)
+        The weight matrices, each row-major: ``W_l = W_flat[W_off[l]:W_off[l+1]]``
+        reshaped to ``(dims[l+1], dims[l])``.
+    W_off : int64 (L + 1,)
+    b_flat : float64 (sum_l dims[l+1],)
+        The biases: ``b_l = b_flat[b_off[l]:b_off[l+1]]``.
+    b_off : int64 (L + 1,)
+    dims : int64 (L + 1,)
+        Input dimension, then every layer's width.
+    n_bp : int64 (L - 1,) (at least one entry)
+        Breakpoints of each hidden layer's activation.
+    bps : float64 (L - 1, max n_bp)
+        The breakpoints, ascending (row ``l``, first ``n_bp[l]`` entries).
+    slopes, intercepts : float64 (L - 1, max n_bp + 1)
+        The activation's affine piece ``p`` (between breakpoints ``p-1`` and ``p``) is
+        ``slopes[l, p] * u + intercepts[l, p]``; the code of a neuron is its piece.
+    """
+
+    W_flat: np.ndarray
+    W_off: np.ndarray
+    b_flat: np.ndarray
+    b_off: np.ndarray
+    dims: np.ndarray
+    n_bp: np.ndarray
+    bps: np.ndarray
+    slopes: np.ndarray
+    intercepts: np.ndarray
+
+
+def flat_network(Ws, bs, dims, n_bp, bps, slopes, intercepts):
+    """The :class:`FlatNet` of per-layer weights and biases (contiguous float64/int64)."""
+    Ws = [np.ascontiguousarray(W, dtype=np.float64) for W in Ws]
+    bs = [np.ascontiguousarray(b, dtype=np.float64) for b in bs]
+    return FlatNet(
+        W_flat=np.concatenate([W.ravel() for W in Ws]),
+        W_off=np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64),
+        b_flat=np.concatenate(bs),
+        b_off=np.concatenate([[0], np.cumsum([b.size for b in bs])]).astype(np.int64),
+        dims=np.ascontiguousarray(dims, dtype=np.int64),
+        n_bp=np.ascontiguousarray(n_bp, dtype=np.int64),
+        bps=np.ascontiguousarray(bps, dtype=np.float64),
+        slopes=np.ascontiguousarray(slopes, dtype=np.float64),
+        intercepts=np.ascontiguousarray(intercepts, dtype=np.float64))
+
+
 class Prepared:
-    """A CPA net on a unit-scale domain, in flat arrays for the kernels."""
+    """A CPA net on a unit-scale domain, in flat arrays for the kernels (:attr:`flat`)."""
 
     def __init__(self, net: Network, domain, normalise: bool = True):
         folded = net.for_domain(domain)
@@ -83,10 +138,10 @@ class Prepared:
         for l, e in enumerate(exps):  # layer l's pre-activation is 2**e times the true one
             self.bps[l] = np.ldexp(self.bps[l], e)
             self.intercepts[l] = np.ldexp(self.intercepts[l], e)
-        self.W_flat = np.concatenate([W.ravel() for W in Ws])
-        self.W_off = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
-        self.b_flat = np.concatenate(bs)
-        self.b_off = np.concatenate([[0], np.cumsum([b.size for b in bs])]).astype(np.int64)
+        self.flat = flat_network(Ws, bs, self.dims, self.n_bp, self.bps, self.slopes,
+                                 self.intercepts)
+        self.W_flat, self.W_off = self.flat.W_flat, self.flat.W_off
+        self.b_flat, self.b_off = self.flat.b_flat, self.flat.b_off
 
     def to_domain(self, x):
         return self.center + self.scale * np.asarray(x)
@@ -424,8 +479,7 @@ def _run_kernel(method, prep, A0, b0, tol, max_regions=None, polygons=None):
         from ._kernels_engine import enumerate_lp
 
         codes, pts, radii, st, complete = call_kernel(
-            enumerate_lp, prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
-            prep.bps, prep.slopes, prep.intercepts, A0, b0,
+            enumerate_lp, prep.flat, A0, b0,
             tol.feasibility, tol.zero_row, tol.pivot, tol.pivot * 1e-2,
             tol.max_simplex_iter, kernel_cap(max_regions), np.zeros(prep.A0.shape[1]), -1.0)
         n_lps, n_retries, n_failed = (int(v) for v in st[:3])
@@ -433,8 +487,7 @@ def _run_kernel(method, prep, A0, b0, tol, max_regions=None, polygons=None):
     elif method == "planar":
         from ._kernels_planar import enumerate_planar, enumerate_planar_polygons
 
-        args = (prep.W_flat, prep.W_off, prep.b_flat, prep.b_off, prep.dims, prep.n_bp,
-                prep.bps, prep.slopes, prep.intercepts, A0, b0, tol.feasibility,
+        args = (prep.flat, A0, b0, tol.feasibility,
                 tol.zero_row, kernel_cap(max_regions))
         if polygons is None:
             codes, pts, radii, st, complete = call_kernel(enumerate_planar, *args)

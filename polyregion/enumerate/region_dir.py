@@ -1,4 +1,4 @@
-"""Results on disk: a directory of ``codes.npy`` (bit-packed), ``points.npy`` and ``radii.npy`` written in canonical order, opened as memory maps.
+"""Results on disk: ``codes.npy`` (bit-packed), ``points.npy``, ``radii.npy`` as memory maps.
 
 :func:`write_region_dir` copies a run's shards into the directory in canonical order
 (each unit's final rows are known from the unit sizes, so shards are copied in any order

@@ -1,4 +1,4 @@
-"""Numba kernels of the graph: pre-activation maps along a code, the code across a facet, code look-up.
+"""Numba kernels of the graph: layer maps along a code, the code across a facet, code look-up.
 
 All kernels work in the engine's unit-scale coordinates on the flattened network
 (:class:`polyregion.graph.complex._Flat`, the engine's :class:`~polyregion.enumerate.engine.Prepared`).
@@ -193,13 +193,13 @@ def find_code(codes, q):
 
 
 @njit(cache=True)
-def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, x, n,
-                on_tol, zero_tol):
+def code_across(net, x, n, on_tol, zero_tol):
     """Code of the points ``x + eps * n`` for infinitesimal ``eps > 0``.
 
     Forward pass of value, tangent and Jacobian; a neuron whose hyperplane passes within
     ``on_tol`` of ``x`` is put on the side its tangent points to.
     """
+    W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts = net
     k = dims[0]
     n_hidden = dims.shape[0] - 2
     nn = 0
@@ -282,13 +282,11 @@ def code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
 
 
 @njit(cache=True)
-def _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, x, n, on_tol,
-            zero_tol, codes, stats):
+def _across(net, x, n, on_tol, zero_tol, codes, stats):
     """Row of ``codes`` holding the points ``x + eps * n`` (:func:`code_across`), or -1;
     counts the forward pass in ``stats[4]``."""
     stats[4] += 1
-    q = code_across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, x, n,
-                    on_tol, zero_tol)
+    q = code_across(net, x, n, on_tol, zero_tol)
     return find_code(codes, q)
 
 

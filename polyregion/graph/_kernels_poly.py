@@ -1,4 +1,4 @@
-"""Numba kernels of the graph: small polygons and polytopes (2-D, 3-D) and Chebyshev balls inside a hyperplane.
+"""Numba kernels of the graph: 2-D/3-D polygons and polytopes, Chebyshev balls in a hyperplane.
 
 - :func:`cheb_in_plane`: the Chebyshev LP of a row set restricted to one hyperplane, in
   the ``d - 1`` coordinates of a Householder basis of the hyperplane, solved by the

@@ -1,4 +1,4 @@
-"""Numba kernels of the graph: irredundant facets of regions, one region at a time, and the check of each facet's neighbour.
+"""Numba kernels of the graph: one region's irredundant facets and the check of its neighbours.
 
 Facets of a region ``P = {x : a_j . x <= b_j}`` (unit rows, all neuron hyperplanes of the
 region plus the domain). Row ``j`` carries a facet when ``F_j = P ∩ {a_j . x = b_j}`` holds
@@ -362,8 +362,7 @@ N_FACET_STATS = 10
 
 
 @njit(cache=True)
-def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts,
-                  A0, b0, codes, points, regs, tol, zero_tol, dup_tol, on_tol, piv_tol,
+def region_facets(net, A0, b0, codes, points, regs, tol, zero_tol, dup_tol, on_tol, piv_tol,
                   opt_tol, max_iter, box_mode, stats):
     """Facets of the regions ``regs`` and the region across each facet.
 
@@ -383,6 +382,7 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
     dropped, tangent forward passes, box simplex iterations, facet LP rounds, layer maps
     recomputed, polytope cuts, regions that fell back to LPs].
     """
+    W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts = net
     k = dims[0]
     nreg = regs.shape[0]
     ptr = np.zeros(nreg + 1, np.int64)
@@ -491,8 +491,7 @@ def region_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interce
                 continue
             nb_i = find_code(codes, q)
             if nb_i < 0:
-                nb_i = _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
-                               intercepts, fc[f], fa[f], on_tol, zero_tol, codes, stats)
+                nb_i = _across(net, fc[f], fa[f], on_tol, zero_tol, codes, stats)
             nbr[f] = nb_i
         ptr[ri + 1] = nf
     return (ptr, fa[:nf].copy(), fb[:nf].copy(), fc[:nf].copy(), fr[:nf].copy(),

@@ -1,4 +1,4 @@
-"""Numba kernels of the graph: the facets of all regions at once by one walk down the trie of the sorted codes (bounded 2-D and 3-D domains).
+"""Numba kernels of the graph: all facets at once by one walk down the trie of the sorted codes.
 
 A cell is the range of regions below a code prefix with the domain polygon/polytope cut
 by the rows decided so far, sharing its pre-activation maps with every region below it
@@ -108,8 +108,7 @@ def _walk_cut(k, P, V, nv, fv, fs, frow, nfc, cen, rad, tabA, tabB, row, dup_tol
 
 
 @njit(cache=True)
-def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, A0, b0,
-                codes, Z, tol, zero_tol, dup_tol, on_tol, stats):
+def walk_facets(net, A0, b0, codes, Z, tol, zero_tol, dup_tol, on_tol, stats):
     """Facets of all regions of a bounded 2-D or 3-D domain by one walk down the trie of
     their sorted codes.
 
@@ -131,6 +130,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
     :func:`region_facets`): [2] rows tested, [3] rows decided without a cut, [4] tangent
     forward passes, [5] trie cells, [7] layer maps, [8] cuts.
     """
+    W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts = net
     k = dims[0]
     n = codes.shape[0]
     nn = codes.shape[1]
@@ -310,8 +310,7 @@ def walk_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercept
             frows[f] = int(P[f, 2]) if k == 2 else frow[f]
         nf, out = _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, tol, fcen, out,
                                nf, status, cnt)
-    _facet_neighbours(cnt, out, nf, codes, Z, dims_off, W_flat, W_off, b_flat, b_off, dims,
-                      n_bp, bps, slopes, intercepts, on_tol, zero_tol, stats)
+    _facet_neighbours(cnt, out, nf, codes, Z, dims_off, net, on_tol, zero_tol, stats)
     return _facet_output(True, status, cnt, out, nf)
 
 
@@ -394,8 +393,7 @@ def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, tol, fcen, out, 
 
 
 @njit(cache=True)
-def _facet_neighbours(cnt, out, nf, codes, Z, dims_off, W_flat, W_off, b_flat, b_off, dims,
-                      n_bp, bps, slopes, intercepts, on_tol, zero_tol, stats):
+def _facet_neighbours(cnt, out, nf, codes, Z, dims_off, net, on_tol, zero_tol, stats):
     """Neighbour of each of the first ``nf`` facets of the buffers ``out`` (``cnt[reg]``
     facets per region, in region order, one label each): for a neuron's facet the region
     whose code is this one's with that neuron moved to the other piece, looked up by
@@ -415,15 +413,13 @@ def _facet_neighbours(cnt, out, nf, codes, Z, dims_off, W_flat, W_off, b_flat, b
                 h = H[reg] ^ Z[i0, code[i0]] ^ Z[i0, new]
                 nb_i = _find_flipped(cw, H, reg, i0, new, h, htab)
                 if nb_i < 0:
-                    nb_i = _across(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes,
-                                   intercepts, fc[f], fa[f], on_tol, zero_tol, codes, stats)
+                    nb_i = _across(net, fc[f], fa[f], on_tol, zero_tol, codes, stats)
                 nbr[f] = nb_i
             f += 1
 
 
 @njit(cache=True)
-def polygon_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, intercepts, n_dom,
-                   polys, pptr, doubt, codes, Z, tol, zero_tol, on_tol, stats):
+def polygon_facets(net, n_dom, polys, pptr, doubt, codes, Z, tol, zero_tol, on_tol, stats):
     """Facets of all regions of a bounded 2-D domain from the polygons of the planar
     enumeration (:func:`._kernels_planar.enumerate_planar_polygons`, same regions in the
     same order as ``codes``; ``n_dom`` domain rows).
@@ -435,6 +431,7 @@ def polygon_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interc
     leaf test refuses are :data:`WALK_REDO`, for :func:`region_facets`. Returns as
     :func:`walk_facets`.
     """
+    _, _, _, _, dims, n_bp, _, _, _ = net
     n = codes.shape[0]
     k = 2
     status = np.zeros(n, np.int64)
@@ -489,8 +486,7 @@ def polygon_facets(W_flat, W_off, b_flat, b_off, dims, n_bp, bps, slopes, interc
             continue
         nf, out = _leaf_facets(k, P, frow, 0, frows_all[:m], tabA, tabB, tabL, reg, tol, fcen,
                                out, nf, status, cnt)
-    _facet_neighbours(cnt, out, nf, codes, Z, dims_off, W_flat, W_off, b_flat, b_off, dims,
-                      n_bp, bps, slopes, intercepts, on_tol, zero_tol, stats)
+    _facet_neighbours(cnt, out, nf, codes, Z, dims_off, net, on_tol, zero_tol, stats)
     return _facet_output(True, status, cnt, out, nf)
 
 

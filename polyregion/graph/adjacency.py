@@ -1,4 +1,4 @@
-"""What the facet complex gives: a region's facets and vertices, the adjacency graph, linear regions and the decision boundary.
+"""What the facet complex gives: facets, vertices, adjacency, linear regions, decision boundary.
 
 Every function reads the cached :class:`~.complex.Complex` of the RegionSet; the networkx
 graph is filled in bulk (:func:`_fill`), and :func:`edge_list` gives the same graph as

@@ -34,8 +34,6 @@ class _Flat(Prepared):
             net = expansion_for(net, rs.domain).net
         super().__init__(net, rs.domain, normalise=False)
         self.A0 = self.A0.reshape(-1, rs.domain.dim)
-        self.net_args = (self.W_flat, self.W_off, self.b_flat, self.b_off, self.dims,
-                         self.n_bp, self.bps, self.slopes, self.intercepts)
 
     def to_unit(self, t):
         return (np.asarray(t, float) - self.center) / self.scale
@@ -145,7 +143,7 @@ def _run_facets(rs, flat, codes, pts_unit, regs, box_mode=None):
     t = _tols(rs)
     stats = np.zeros(N_FACET_STATS, np.int64)
     mode = _box_mode(rs) if box_mode is None else box_mode
-    out = region_facets(*flat.net_args, flat.A0, flat.b0, codes, pts_unit,
+    out = region_facets(flat.flat, flat.A0, flat.b0, codes, pts_unit,
                         np.ascontiguousarray(regs, dtype=np.int64), t["tol"], t["zero_tol"],
                         t["dup_tol"], t["on_tol"], t["piv_tol"], t["opt_tol"], t["max_iter"],
                         mode, stats)
@@ -226,10 +224,10 @@ def _facet_blocks(rs, ctx):
                 and polygons["dup_tol"] == t["dup_tol"]):
             # the planar enumeration's polygons are the cells the walk would cut
             _, status, *blocks = polygon_facets(
-                *flat.net_args, len(flat.b0), polygons["polys"], polygons["pptr"],
+                flat.flat, len(flat.b0), polygons["polys"], polygons["pptr"],
                 polygons["doubt"], codes, Z, t["tol"], t["zero_tol"], t["on_tol"], stats)
             return _with_redo(rs, ctx, blocks, status, stats)
-        ok, status, *walk = walk_facets(*flat.net_args, flat.A0, flat.b0, codes, Z, t["tol"],
+        ok, status, *walk = walk_facets(flat.flat, flat.A0, flat.b0, codes, Z, t["tol"],
                                         t["zero_tol"], t["dup_tol"], t["on_tol"], stats)
         if ok:
             return _with_redo(rs, ctx, walk, status, stats)
@@ -357,7 +355,7 @@ def _find_across(rs, ctx, ptr, fa, fb, point, normal, radius):
     t = _tols(rs)
     beta = float(normal @ point)
     cands = []
-    q = code_across(*flat.net_args, np.ascontiguousarray(point), np.ascontiguousarray(normal),
+    q = code_across(flat.flat, np.ascontiguousarray(point), np.ascontiguousarray(normal),
                     t["on_tol"], t["zero_tol"])
     cands.append(find_code(codes, q))
     for eps in (1e-3, 1e-6):

@@ -1,4 +1,4 @@
-"""Reading and writing region adjacency graphs: GraphML (networkx, JSON-encoded arrays) and a compact ``.npz`` edge list.
+"""Region adjacency graphs on disk: GraphML (JSON-encoded arrays) and ``.npz`` edge lists.
 """
 
 from __future__ import annotations
