@@ -112,3 +112,9 @@ VOLUME_SUM_RTOL = 1e-6
 #: The Monte Carlo p-value of verify's check (c) stops drawing replicates at this many
 #: exceedances (sequential Monte Carlo, Besag & Clifford 1991).
 GOF_EXCEEDANCES = 10
+#: verify's check (c): a replicate's G counts as an exceedance when it is at least
+#: G_obs - GOF_TIE_RTOL * max(1, |G_obs|) (ties of the statistic up to rounding).
+GOF_TIE_RTOL = 1e-9
+#: Lasserre's recursion skips a facet that a parallel row puts more than
+#: LASSERRE_OUTSIDE * radius outside (unit rows, radius: the cell's bounding ball).
+LASSERRE_OUTSIDE = 1e-14

@@ -33,7 +33,8 @@ from ._forward import _CancelRule, _stack_codes, cell_codes, forward, term_sizes
 from .errors import InvalidInputError, InvalidNetworkError
 from .io.network_file import (  # noqa: F401
     FORMAT_VERSION, NETWORK_MEMBER, _scalar, load, network_from_arrays, network_to_arrays)
-from .layers import ACTIVATIONS, Activation, MaxPool, _leaky, conv2d_matrix, get_activation  # noqa: F401
+from .layers import (  # noqa: F401
+    ACTIVATIONS, Activation, MaxPool, _leaky, conv2d_matrix, get_activation)
 
 __all__ = ["Activation", "MaxPool", "Network", "conv2d_matrix", "load", "ACTIVATIONS",
            "FORMAT_VERSION"]

@@ -3,9 +3,10 @@
 What it computes
 ----------------
 :class:`_Codec` gives the activation codes of a chunk of points (the network's forward
-pass, :mod:`polyregion._forward`, or with tolerances the engines' cell codes) and packs them into bytes and 64-bit
-keys; :class:`_PatternTable` counts the distinct packed patterns of a stream of chunks;
-:class:`_CodeIndex` finds packed patterns among the codes of a RegionSet.
+pass, :mod:`polyregion._forward`, or with tolerances the engines' cell codes) and packs
+them into bytes and 64-bit keys; :class:`_PatternTable` counts the distinct packed
+patterns of a stream of chunks; :class:`_CodeIndex` finds packed patterns among the codes
+of a RegionSet.
 
 Method and cost
 ---------------

@@ -108,8 +108,8 @@ class _Sampler:
         acc = float(np.mean(np.all(pilot @ self.A.T < self.b, axis=1)))
         if method == "rejection" and acc == 0.0:
             raise InvalidInputError(
-                f"`sampler`='rejection' accepted none of {PILOT_DRAWS} pilot draws from the bounding "
-                f"box of {domain!r}; use sampler='hit-and-run' or 'auto'.")
+                f"`sampler`='rejection' accepted none of {PILOT_DRAWS} pilot draws from the "
+                f"bounding box of {domain!r}; use sampler='hit-and-run' or 'auto'.")
         if method == "rejection" or acc >= MIN_ACCEPTANCE:
             self.kind, self.acceptance = "rejection", acc
             self.description = f"rejection from the bounding box (acceptance {acc:.3g})"
@@ -172,8 +172,8 @@ def sample_domain(domain, n, seed=0, sampler="auto"):
     n : int
     seed : int, numpy Generator or None
     sampler : {"auto", "rejection", "hit-and-run"}
-        How a Polytope is sampled (see :mod:`polyregion.sampling._domain`); a Box is sampled directly
-        unless ``"hit-and-run"`` is forced.
+        How a Polytope is sampled (see :mod:`polyregion.sampling._domain`); a Box is
+        sampled directly unless ``"hit-and-run"`` is forced.
 
     Returns
     -------

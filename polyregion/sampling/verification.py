@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import GOF_EXCEEDANCES, VOLUME_SUM_RTOL
+from ..config import GOF_EXCEEDANCES, GOF_TIE_RTOL, VOLUME_SUM_RTOL
 from ..errors import InvalidInputError
 from ..network import domain_frame
 from ._codes import _Codec, _CodeIndex, _PatternTable
@@ -206,7 +206,7 @@ def _gof_test(observed, expected, min_expected, alpha, rng, max_replicates=None)
     h = GOF_EXCEEDANCES
     B = max_replicates or max(999, int(math.ceil(h / alpha)) - 1)
     P = E / E.sum()
-    thr = g_obs - 1e-9 * max(1.0, abs(g_obs))     # ties count as exceedances
+    thr = g_obs - GOF_TIE_RTOL * max(1.0, abs(g_obs))   # ties count as exceedances
     done = exceed = 0
     pvalue = None
     step = 64

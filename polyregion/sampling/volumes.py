@@ -29,7 +29,8 @@ import sys
 
 import numpy as np
 
-from ..config import DEFAULT_TOLERANCES, INACTIVE_RHS, QHULL_VERTEX_SLACK, SAME_NORMAL
+from ..config import (DEFAULT_TOLERANCES, INACTIVE_RHS, LASSERRE_OUTSIDE, QHULL_VERTEX_SLACK,
+                      SAME_NORMAL)
 from ..domain import Box, Slice, Space
 from ..network import domain_frame
 
@@ -241,7 +242,7 @@ def _lasserre_volume(A, b, x0, radius):
         An, bn = A[rest] @ N, b[rest] - A[rest] @ p
         nr = np.linalg.norm(An, axis=1)
         par = nr <= SAME_NORMAL                    # rows parallel to the hyperplane
-        if np.any(par & (bn < -1e-14 * radius)):
+        if np.any(par & (bn < -LASSERRE_OUTSIDE * radius)):
             continue                                 # the facet lies outside one of them
         keep = ~par
         if not np.any(keep):
