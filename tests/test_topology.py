@@ -433,3 +433,82 @@ def test_cli_errors(tmp_path, capsys):
     args = parser().parse_args(["topology", path, "--box", "-2", "2", "--output", "3"])
     assert run(args) == 2
     assert "`output`" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- other activations, domains
+def test_one_dimensional():
+    # f = 1 - |x| on [-2, 2]: an interval, its two end points, the two outer pieces
+    net = pr.Network.from_arrays([np.array([[1.0], [-1.0]]), -np.ones((1, 2))],
+                                 [np.zeros(2), np.ones(1)])
+    rs = pr.enumerate_regions(net, pr.Box([-2.0], [2.0]))
+    assert pr.betti_numbers(rs, "above") == (1,)
+    assert pr.betti_numbers(rs, "boundary") == (2,)
+    assert pr.betti_numbers(rs, "below") == (2,)
+    assert pr.betti_numbers(rs, "above", threshold=1.0) == (1,)     # the peak alone
+    assert face_lattice(rs).f_vector == (3, 2)
+
+
+def test_abs_and_hardtanh_activations():
+    # abs: f = 1 - |x| - |y| in one layer
+    net = pr.Network.from_arrays([np.eye(2), -np.ones((1, 2))], [np.zeros(2), np.ones(1)],
+                                 activation="abs")
+    rs = pr.enumerate_regions(net, pr.Box.cube(2, 2.0))
+    assert [pr.betti_numbers(rs, w) for w in ("above", "boundary", "below")] == \
+        [(1, 0), (1, 1), (1, 1)]
+    # hardtanh: f = h(2x) + h(2y) has plateaus; {f = 2} is the corner square [.5, 2]^2,
+    # {f = 0} the cross-shaped... a connected union of two segments and a square
+    net = pr.Network.from_arrays([2 * np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)],
+                                 activation="hardtanh")
+    rs = pr.enumerate_regions(net, pr.Box.cube(2, 2.0))
+    assert pr.betti_numbers(rs, "boundary", threshold=2.0) == (1, 0)
+    assert pr.betti_numbers(rs, "above", threshold=1.5) == (1, 0)
+    assert pr.betti_numbers(rs, "boundary", threshold=0.0) == (1, 0)
+    assert pr.betti_numbers(rs, "above", threshold=2.5) == (0, 0)
+
+
+def test_max_layer():
+    # f = max(x, y, -x, -y) = |x|_inf: {f <= 1} a square, {f = 1} its boundary
+    net = pr.Network.from_arrays([np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1]]),
+                                  np.ones((1, 1))], [np.zeros(4), np.zeros(1)],
+                                 activation=[pr.MaxPool([[0, 1, 2, 3]])])
+    rs = pr.enumerate_regions(net, pr.Box.cube(2, 2.0))
+    assert pr.betti_numbers(rs, "below", threshold=1.0) == (1, 0)
+    assert pr.betti_numbers(rs, "boundary", threshold=1.0) == (1, 1)
+    assert pr.betti_numbers(rs, "above", threshold=1.0) == (1, 1)
+
+
+def test_polytope_and_slice_domains():
+    net = NETS["annulus2"][0]()
+    tri = pr.Polytope([[-1, 0], [0, -1], [1, 1]], [3, 3, 3])
+    rs = pr.enumerate_regions(net, tri)
+    assert pr.betti_numbers(rs, "above") == (1, 1)
+    assert pr.betti_numbers(rs, "boundary") == (2, 2)
+    # x + y <= 1.5 only thins the annulus; x + y <= 0.5 cuts it open: an arc
+    thin = pr.Polytope([[-1, 0], [0, -1], [1, 1]], [3, 3, 1.5])
+    assert pr.betti_numbers(pr.enumerate_regions(net, thin), "above") == (1, 1)
+    cut = pr.Polytope([[-1, 0], [0, -1], [1, 1]], [3, 3, 0.5])
+    assert pr.betti_numbers(pr.enumerate_regions(net, cut), "above") == (1, 0)
+    # the plane z = 0 through the 3-D shell is an annulus
+    net3 = NETS["shell3"][0]()
+    sl = pr.Slice(np.zeros(3), np.array([[1.0, 0, 0], [0, 1, 0]]), pr.Box.cube(2, 3.0))
+    rs = pr.enumerate_regions(net3, sl)
+    assert [pr.betti_numbers(rs, w) for w in ("above", "boundary", "below")] == \
+        [(1, 1), (2, 2), (2, 1)]
+
+
+def test_four_dimensional_sphere():
+    net = shapes_net(4, [("diamond", (0, 0, 0, 0), 1.0)], "min")
+    rs = pr.enumerate_regions(net, pr.Box.cube(4, 2.0))
+    assert pr.betti_numbers(rs, "boundary") == (1, 0, 0, 1)
+    assert pr.betti_numbers(rs, "below") == (1, 0, 0, 1)
+    assert face_lattice(rs).euler_characteristic == 1
+
+
+@pytest.mark.parametrize("name", ["shell3", "torus3"])
+def test_crossing_vertices_change_nothing_on_face_to_face_partitions(name):
+    from polyregion.topology import build_lattice
+
+    rs = regions(name)
+    a, b = build_lattice(rs, crossing=False), build_lattice(rs, crossing=True)
+    assert a.f_vector == b.f_vector
+    assert b.stats["n_crossing_pairs"] > 0

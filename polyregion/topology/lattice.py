@@ -190,12 +190,19 @@ def _mag(X):
 
 
 def _dedupe(V, tol):
-    keep = []
+    """The points of ``V`` not within ``tol`` (plus the coordinate rounding) of an earlier
+    kept one."""
+    if len(V) <= 1:
+        return V
     m = _mag(V)
+    D = np.max(np.abs(V[:, None, :] - V[None, :, :]), axis=2)
+    close = D <= tol + COORD_RTOL * np.maximum(m[:, None], m[None, :])
+    keep = []
+    gone = np.zeros(len(V), bool)
     for i in range(len(V)):
-        if all(np.max(np.abs(V[i] - V[j])) > tol + COORD_RTOL * max(m[i], m[j])
-               for j in keep):
+        if not gone[i]:
             keep.append(i)
+            gone |= close[i]
     return V[keep]
 
 
