@@ -351,6 +351,26 @@ def test_persistence_of_the_shell_3d():
     assert P.betti_curve(0.0) == pr.betti_numbers(regions("shell3"), "below", threshold=0.0)
 
 
+@pytest.mark.parametrize("name,expect", [
+    # R^2: the outside of the annulus is there for every t (a circle: born at -inf) and
+    # fills at the top 0.5; the inner disk is born at the centre's -1
+    ("annulus2", [[[-np.inf, 0.5]], [[-1.0, 0.5], [-np.inf, np.inf]]]),
+    ("diamond2", [[[-np.inf, 1.0]], [[-np.inf, np.inf]]]),
+    # R^3: the shell's cavity is the outside's sphere, born at -inf
+    ("shell3", [[[-np.inf, 0.5]], [[-1.0, 0.5], [-np.inf, np.inf]]]),
+])
+def test_persistence_in_unbounded_domains(name, expect):
+    rs = regions(name, space=True)
+    P = persistence(rs)
+    top = P.dim - 1
+    assert sorted(P.diagram(top).tolist()) == sorted(expect[0])
+    assert sorted(P.diagram(0).tolist()) == sorted(expect[1])
+    cv = P.critical_values
+    for t in np.concatenate([cv, 0.5 * (cv[1:] + cv[:-1]), [cv[0] - 50.0, cv[-1] + 50.0]]):
+        assert P.betti_curve(float(t)) == pr.betti_numbers(rs, "below", threshold=float(t)), t
+    plot_diagram(P)
+
+
 def test_snap_values_merges_rounding_only():
     v = snap_values([0.5, 0.5 - 1e-16, 0.4, 0.0])
     assert v[0] == v[1] == 0.5 - 1e-16 and v[2] == 0.4

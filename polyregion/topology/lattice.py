@@ -360,7 +360,7 @@ def _merge(points, tol):
 
 
 # --------------------------------------------------------------------------- lattice
-def build_lattice(rs, cuts=None, crossing=None):
+def build_lattice(rs, cuts=None, crossing=None, size_cuts=None):
     """Face lattice of the partition of ``rs``, each region split by ``cuts(i)``.
 
     Parameters
@@ -373,6 +373,9 @@ def build_lattice(rs, cuts=None, crossing=None):
         Add the vertices of pairwise intersections of touching cells (``d >= 3``). None:
         first without them, and again with them when the lattice fails its checks (a
         partition that is not face-to-face: a neuron constant on one side of a facet).
+    size_cuts : callable or None
+        Unbounded domains: hyperplanes (as ``cuts``) whose vertices inside the regions the
+        compactification box must also hold, without cutting by them.
 
     Returns
     -------
@@ -387,11 +390,11 @@ def build_lattice(rs, cuts=None, crossing=None):
     """
     if crossing is None:
         if rs.dim < 3:
-            return build_lattice(rs, cuts, crossing=False)
+            return build_lattice(rs, cuts, False, size_cuts)
         try:
-            return build_lattice(rs, cuts, crossing=False)
+            return build_lattice(rs, cuts, False, size_cuts)
         except TopologyError:
-            return build_lattice(rs, cuts, crossing=True)
+            return build_lattice(rs, cuts, True, size_cuts)
     import time
 
     t0 = time.perf_counter()
@@ -408,7 +411,11 @@ def build_lattice(rs, cuts=None, crossing=None):
     DA, Db = np.asarray(DA, float), np.asarray(Db, float)
     R = None
     if not rs.domain.bounded:
-        R = _compactify(rs, rows, cuts, scale)
+        both = cuts
+        if size_cuts is not None:
+            both = (lambda i: list(cuts(i)) + list(size_cuts(i))) if cuts is not None \
+                else size_cuts
+        R = _compactify(rs, rows, both, scale)
         BA = np.vstack([np.eye(d), -np.eye(d)])
         Bb = np.full(2 * d, R)
         rows = [(np.vstack([A, BA]), np.concatenate([b, Bb])) for A, b in rows]

@@ -28,7 +28,15 @@ Vertex values equal up to rounding (``VALUE_RTOL * max(1, |f|)``, the tolerance 
 Betti numbers) are snapped to the smallest of them (:func:`snap_values`), so that
 a level computed in two regions is one critical value.
 
-An unbounded domain is compactified by a box, as for the Betti numbers.
+An unbounded domain (:class:`polyregion.Space`) is compactified by a box, chosen so that
+it holds every vertex of the partition and of the level sets ``{f = t}`` for ``t`` in a
+window ``[t1, t2]`` reaching half the range of the finite critical values (plus one)
+beyond them; in that window the truncated sublevel sets have the homotopy type of those
+of ``R^d``, and outside it those of ``R^d`` do not change (``f`` is linear along the rays
+of the unbounded cells). Pairs are mapped accordingly: a birth before ``t1`` is ``-inf``
+(the class exists for every ``t``), a death after ``t2`` is ``inf``, and pairs wholly
+outside the window (made by the box's corners) are dropped; ``stats["window"]`` holds
+``(t1, t2)``.
 
 Cost: the face lattice, then the reduction: at worst cubic in the number of faces, in
 practice near-linear (few entries per column, clearing removes the creator columns).
@@ -227,9 +235,56 @@ def persistence(rs, output=0):
                                 f"{n_out} outputs); got {output!r}.")
     t0 = time.perf_counter()
     L = face_lattice(rs)
+    window = None
+    if L.compactification is not None:
+        L, window = _unbounded_lattice(rs, L, int(output))
     vals = snap_values(rs.enum_net.forward(L.vertices)[:, int(output)])
     fvals = lower_star(L, vals)
     pairs, st = _reduce_filtration(L, fvals)
+    crit = np.unique(vals)
+    if window is not None:
+        pairs = [_to_window(p, *window) for p in pairs]
+        crit = np.unique(vals[_finite_mask(L)])
+        st["window"] = window
     st.update(n_faces=int(sum(L.f_vector)), seconds=time.perf_counter() - t0)
     return Persistence(dim=L.dim, output=int(output), pairs=pairs,
-                       critical_values=np.unique(vals), lattice=L, stats=st)
+                       critical_values=crit, lattice=L, stats=st)
+
+
+def _finite_mask(L):
+    """Vertices not on the compactification box (vertices of the partition itself)."""
+    R = L.compactification
+    return np.max(np.abs(L.vertices), axis=1) < R * (1 - 1e-9)
+
+
+def _unbounded_lattice(rs, L0, output):
+    """For an unbounded domain: the lattice in a box holding every vertex of the level
+    sets ``{f = t}`` for ``t`` in the window ``[t1, t2]`` around the finite critical
+    values, so that the truncated filtration is the one of ``R^d`` there."""
+    from .lattice import build_lattice
+
+    fin = _finite_mask(L0)
+    v = rs.enum_net.forward(L0.vertices[fin])[:, output] if fin.any() else \
+        rs.enum_net.forward(rs.points)[:, output]
+    lo, hi = float(np.min(v)), float(np.max(v))
+    pad = 0.5 * (hi - lo) + 1.0
+    t1, t2 = lo - pad, hi + pad
+
+    def size_cuts(i):
+        M, c = rs.affine_map(i)
+        return [(M[output], c[output] - t1), (M[output], c[output] - t2)]
+
+    return build_lattice(rs, size_cuts=size_cuts), (t1, t2)
+
+
+def _to_window(p, t1, t2):
+    """Pairs of the truncated filtration as pairs of ``R^d``: outside ``[t1, t2]`` the
+    sublevel sets of ``R^d`` do not change, so births before ``t1`` are ``-inf``, deaths
+    after ``t2`` are ``inf``, and pairs wholly outside the window (made by the box's
+    corners) are dropped."""
+    p = p.copy()
+    keep = (p[:, 1] >= t1) & (p[:, 0] <= t2)
+    p = p[keep]
+    p[p[:, 0] < t1, 0] = -np.inf
+    p[p[:, 1] > t2, 1] = np.inf
+    return p[np.lexsort((p[:, 1], p[:, 0]))]

@@ -115,7 +115,7 @@ def plot_diagram(pers, ax=None, markers="os^v"):
     """Draw the persistence diagram of a :class:`~polyregion.topology.Persistence`.
 
     Essential classes (death ``inf``) sit on a dashed line above the largest finite
-    value.
+    value; births at ``-inf`` (unbounded domains) on a dashed line left of the smallest.
 
     Examples
     --------
@@ -132,16 +132,20 @@ def plot_diagram(pers, ax=None, markers="os^v"):
     finite = np.concatenate([p[np.isfinite(p)] for p in D] + [pers.critical_values])
     lo, hi = float(finite.min()), float(finite.max())
     pad = 0.05 * (hi - lo or 1.0)
-    top = hi + 2 * pad
+    top, left = hi + 2 * pad, lo - 2 * pad
     for k, p in enumerate(D):
         if len(p) == 0:
             continue
         d = np.where(np.isfinite(p[:, 1]), p[:, 1], top)
-        ax.scatter(p[:, 0], d, marker=markers[k % len(markers)], label=f"H{k}", zorder=3)
+        b = np.where(np.isfinite(p[:, 0]), p[:, 0], left)
+        ax.scatter(b, d, marker=markers[k % len(markers)], label=f"H{k}", zorder=3)
     ax.plot([lo - pad, top], [lo - pad, top], color="0.5", lw=0.8)
     ax.axhline(top, color="0.5", ls="--", lw=0.8)
     ax.text(lo - pad, top, " inf", va="bottom", fontsize=8)
-    ax.set_xlim(lo - pad, top + pad)
+    if any(np.any(~np.isfinite(p[:, 0])) for p in D):   # births at -inf (unbounded domains)
+        ax.axvline(left, color="0.5", ls="--", lw=0.8)
+        ax.text(left, lo, "-inf ", ha="right", fontsize=8)
+    ax.set_xlim(min(lo - pad, left - pad), top + pad)
     ax.set_ylim(lo - pad, top + 3 * pad)
     ax.set_xlabel("birth")
     ax.set_ylabel("death")
