@@ -118,3 +118,40 @@ GOF_TIE_RTOL = 1e-9
 #: Lasserre's recursion skips a facet that a parallel row puts more than
 #: LASSERRE_OUTSIDE * radius outside (unit rows, radius: the cell's bounding ball).
 LASSERRE_OUTSIDE = 1e-14
+
+
+# ---------------------------------------------------------------------------- graph kernels
+# Constants of the facet kernels (polyregion.graph._kernels_*), unit-scale coordinates.
+# They are read when a kernel is compiled: after changing one, delete the Numba cache
+# (polyregion/graph/__pycache__/*.nb[ic]), which does not notice edits outside a kernel's
+# own module.
+
+#: A row whose component inside a hyperplane is at most this long (unit rows) is
+#: parallel to it: it bounds nothing there, and the plane is infeasible if the row is.
+IN_PLANE_ZERO = 1e-12
+#: ... in squared-sine form (``1 - cos^2`` of two unit rows), for the same test.
+IN_PLANE_ZERO_SQ = 1e-24
+#: Two unit rows with ``a.a' >= 1 - SAME_PLANE_COS`` have the same normal (with offsets
+#: within ``DUPLICATE * feasibility``: the same hyperplane, one facet with two labels);
+#: ``a.a' <= -1 + OPPOSITE_PLANE_COS`` opposite normals (the two sides of one facet).
+SAME_PLANE_COS = 1e-12
+OPPOSITE_PLANE_COS = 1e-9
+#: A face's ball of radius ``r`` is certified when every row leaves at least
+#: ``r * (1 - BALL_CERT_RTOL) - BALL_CERT_ATOL`` of room (rounding of the centre and radius).
+BALL_CERT_RTOL = 1e-9
+BALL_CERT_ATOL = 1e-15
+#: A polytope's bounding sphere is enlarged by this relative and absolute amount, so that
+#: rounding never puts a vertex outside it.
+SPHERE_RTOL = 1e-12
+SPHERE_ATOL = 1e-15
+#: Rows farther than ``2 * radius + CERT_REACH_ATOL`` from a face's centre cannot touch it.
+CERT_REACH_ATOL = 1e-12
+#: The walk keeps a face only when its radius exceeds ``tol * (1 + WALK_RADIUS_MARGIN)``;
+#: closer calls go to the per-region kernel.
+WALK_RADIUS_MARGIN = 1e-6
+#: The direction derivative of a pre-activation decides the side of a neuron at a facet's
+#: centre when it exceeds this fraction of the row's norm (else the neuron is on the plane).
+TANGENT_RTOL = 1e-9
+#: Half-width of the cube the 2-D/3-D domain polytopes are cut from (bounded domains lie
+#: in the unit ball of the unit-scale coordinates).
+DOMAIN_CUBE_HALF = 2.0

@@ -39,23 +39,59 @@ class RegionStats:
     Attributes
     ----------
     method : str
-        The method that ran (``"lp"``, ``"planar"``, ``"scipy"``, ...).
+        The method that ran (``"lp"``, ``"planar"``, ``"scipy"``; ``"auto"`` is resolved
+        to one of them).
     seconds : float
-        Wall time of the enumeration.
+        Wall time of the enumeration (kernel and witness check; in work units, the whole
+        run including the plan).
     n_lps : int
-        Linear programs solved (Chebyshev and vertex LPs; the planar path's rare exact
-        inscribed-circle solves).
+        Linear programs solved: the LP path's Chebyshev LPs plus its vertex LPs
+        (``extra["vertex_lps"]``); the planar path's exact inscribed-circle solves (rare);
+        the scipy path's HiGHS solves; in work units, also the plan's LPs.
     n_regions : int
-        Regions returned.
+        Regions returned (``len(rs)``).
     n_retries : int
         Simplex solves that failed or were inconsistent from the warm start and were
-        repeated from the cold basis.
+        repeated from the cold basis (LP path).
     n_failed : int
-        Solves that failed twice in the Numba simplex and were re-solved by HiGHS (the
-        answer used is HiGHS'; a solve HiGHS cannot do raises ``SolverError``).
+        Solves that failed twice in the Numba simplex (warm, then cold) and were re-solved
+        by HiGHS; the answer used is HiGHS' (a solve HiGHS cannot do raises
+        :class:`~polyregion.errors.SolverError`). Zero on every net measured so far; a
+        positive value is worth a look, not an error.
     extra : dict
-        Method-specific counters (docs/tolerances.md and the kernels' ``ST_*`` names),
-        e.g. ``witness_radius_clipped`` and ``witness_resolved``.
+        Method-specific counters; a key is present only for the methods that produce it.
+
+        LP path (the kernel's ``ST_*`` counters, :mod:`polyregion.enumerate._kernels_engine`):
+
+        - ``box_decisions``: hyperplanes decided by the cell's outer box (no LP);
+        - ``pool_splits``: cuts proved by two known interior points on either side;
+        - ``entry_lps``: LPs spent pruning a layer's candidate hyperplanes on entry;
+        - ``empty_lps``: Chebyshev LPs that found one side empty (no cut);
+        - ``vertex_lps``, ``vertex_pivots``: vertex LPs (bounded dual simplex) and their
+          dual simplex iterations;
+        - ``vertex_checks``: cuts proved by a known vertex and a known ball (no LP);
+        - ``cone_splits``: cuts proved by a vertex and an interior ball (no Chebyshev LP);
+        - ``vertex_no_cuts``: "no cut" decisions certified by a vertex LP's bound.
+
+        Planar path: ``cuts`` (polygon cuts), ``vertex_tests`` ((cell, line) pairs decided
+        from the polygon's vertices rather than its bounding box).
+
+        Every direct run: ``witness_radius_clipped`` (regions whose ball radius was
+        measured smaller against all hyperplanes of their code and clipped),
+        ``witness_resolved`` (regions whose point lay outside its own cell and was
+        re-solved by HiGHS on the full cell); see docs/tolerances.md.
+
+        Work units: ``n_units`` (cells of the plan), ``executor`` (its ``repr``).
+        Max layers: ``expanded_cells``, ``expanded_neurons`` (regions and neurons of the
+        tournament expansion that was enumerated, before merging).
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+    >>> st = pr.enumerate_regions(net, pr.Box.cube(2), method="planar").stats
+    >>> st.method, st.n_regions, sorted(st.extra)[:2]
+    ('planar', 4, ['cuts', 'vertex_tests'])
     """
 
     method: str = ""
@@ -85,70 +121,31 @@ def cell_constraints(enum_net, code, domain=None, tolerances=None):
     compared with the window's maximum (the row says ``u_j <= u_max``). Neurons (and
     comparisons) that are constant on the cell contribute no row: rows of norm at most
     ``tolerances.zero_row`` (default :data:`~polyregion.config.DEFAULT_TOLERANCES`) times
-    the layer's row scale (docs/tolerances.md, rule 4).
-    """
-    from .network import MaxPool, constant_row_scale
+    the layer's row scale (docs/tolerances.md, rule 4). Rows come in label order: the
+    domain's facets, then layer by layer, unit by unit, breakpoint by breakpoint.
 
-    zero_row = (DEFAULT_TOLERANCES if tolerances is None else tolerances).zero_row
+    The rows are those of the package's one row builder,
+    :func:`polyregion._rows.cell_rows` (many cells at once), for one cell.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> from polyregion.regions import cell_constraints
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+    >>> A, b, labels = cell_constraints(net, [1, 0])     # x >= 0, y <= 0
+    >>> A.tolist(), b.tolist(), labels.tolist()
+    ([[-1.0, -0.0], [0.0, 1.0]], [-0.0, 0.0], [[0, 0, 0], [0, 1, 0]])
+    """
+    from ._rows import cell_rows
+
+    code = np.asarray(code).ravel()[None, :]
+    rows = cell_rows(enum_net, code, domain, tolerances=tolerances)
+    ok = rows.valid[0]
+    A, b, labels = rows.A[0][ok], rows.b[0][ok], rows.labels[ok]
+    order = np.lexsort(labels.T[::-1])
     k = enum_net.input_dim
-    code = np.asarray(code).ravel()
-    rows, rhs, labels = [], [], []
-    if domain is not None:
-        A, b = domain.halfspaces()
-        for i in range(A.shape[0]):
-            rows.append(A[i])
-            rhs.append(b[i])
-            labels.append((-1, i, 0))
-    M, c = np.eye(k), np.zeros(k)
-    off = 0
-    n_hidden = enum_net.n_layers - 1
-    for l in range(n_hidden):
-        W, bias = enum_net.weights[l], enum_net.biases[l]
-        G, g = W @ M, W @ c + bias
-        act = enum_net.activations[l]
-        # the constant-row scale (as in every engine): the largest row, and for deeper
-        # layers the size of the terms summed into the rows
-        gmax = constant_row_scale(G, W, M) if l > 0 else constant_row_scale(G)
-        if isinstance(act, MaxPool):
-            w = act.n_out
-            win = act.winners(code[off:off + w])
-            for u in range(w):
-                i = win[u]
-                for p, j in enumerate(act.windows[u]):
-                    D = G[j] - G[i]
-                    nrm = np.linalg.norm(D)
-                    if j == i or nrm <= zero_row * gmax or nrm == 0:
-                        continue
-                    rows.append(D)  # u_j <= u_i
-                    rhs.append(g[i] - g[j])
-                    labels.append((l, u, p))
-            M, c = G[win], g[win]
-            off += w
-            continue
-        t = np.asarray(act.breakpoints)
-        piece = code[off:off + W.shape[0]].astype(int)
-        for j in range(W.shape[0]):
-            nrm = np.linalg.norm(G[j])
-            if nrm <= zero_row * gmax or nrm == 0:
-                continue
-            q = piece[j]
-            if q > 0:  # u >= t[q-1]:  -G x <= g - t
-                rows.append(-G[j])
-                rhs.append(g[j] - t[q - 1])
-                labels.append((l, j, q - 1))
-            if q < len(t):  # u <= t[q]:  G x <= t - g
-                rows.append(G[j])
-                rhs.append(t[q] - g[j])
-                labels.append((l, j, q))
-        s = np.asarray(act.slopes)[piece]
-        M, c = s[:, None] * G, s * g + np.asarray(act.intercepts)[piece]
-        off += W.shape[0]
-    A = np.array(rows, float).reshape(-1, k)
-    b = np.array(rhs, float)
-    if A.shape[0]:
-        nrm = np.linalg.norm(A, axis=1)
-        A, b = A / nrm[:, None], b / nrm
-    return A, b, np.array(labels, dtype=np.int64).reshape(-1, 3)
+    return (np.ascontiguousarray(A[order]).reshape(-1, k), np.ascontiguousarray(b[order]),
+            np.ascontiguousarray(labels[order], dtype=np.int64).reshape(-1, 3))
 
 
 def irredundant(A, b, tol, labels=None):

@@ -546,3 +546,72 @@ def merge_close_points(P, tol):
     roots = np.array([find(i) for i in range(len(P))])
     uniq, first, vid = np.unique(roots, return_index=True, return_inverse=True)
     return vid, P[first]
+
+
+def cell_constraints_loop(enum_net, code, domain=None, zero_row=1e-13):
+    """The rows of one cell by a plain loop over layers and neurons: an independent
+    reference for the package's vectorised row builder (``polyregion._rows.cell_rows``,
+    behind ``regions.cell_constraints``). Unit rows, labels ``(layer, unit, breakpoint)``,
+    domain facets ``(-1, i, 0)`` first; rows of neurons constant on the cell (norm at most
+    ``zero_row`` times the layer's row scale) are left out."""
+    from polyregion.network import MaxPool, constant_row_scale
+
+    k = enum_net.input_dim
+    code = np.asarray(code).ravel()
+    rows, rhs, labels = [], [], []
+    if domain is not None:
+        A, b = domain.halfspaces()
+        for i in range(A.shape[0]):
+            rows.append(A[i])
+            rhs.append(b[i])
+            labels.append((-1, i, 0))
+    M, c = np.eye(k), np.zeros(k)
+    off = 0
+    n_hidden = enum_net.n_layers - 1
+    for l in range(n_hidden):
+        W, bias = enum_net.weights[l], enum_net.biases[l]
+        G, g = W @ M, W @ c + bias
+        act = enum_net.activations[l]
+        # the constant-row scale (as in every engine): the largest row, and for deeper
+        # layers the size of the terms summed into the rows
+        gmax = constant_row_scale(G, W, M) if l > 0 else constant_row_scale(G)
+        if isinstance(act, MaxPool):
+            w = act.n_out
+            win = act.winners(code[off:off + w])
+            for u in range(w):
+                i = win[u]
+                for p, j in enumerate(act.windows[u]):
+                    D = G[j] - G[i]
+                    nrm = np.linalg.norm(D)
+                    if j == i or nrm <= zero_row * gmax or nrm == 0:
+                        continue
+                    rows.append(D)  # u_j <= u_i
+                    rhs.append(g[i] - g[j])
+                    labels.append((l, u, p))
+            M, c = G[win], g[win]
+            off += w
+            continue
+        t = np.asarray(act.breakpoints)
+        piece = code[off:off + W.shape[0]].astype(int)
+        for j in range(W.shape[0]):
+            nrm = np.linalg.norm(G[j])
+            if nrm <= zero_row * gmax or nrm == 0:
+                continue
+            q = piece[j]
+            if q > 0:  # u >= t[q-1]:  -G x <= g - t
+                rows.append(-G[j])
+                rhs.append(g[j] - t[q - 1])
+                labels.append((l, j, q - 1))
+            if q < len(t):  # u <= t[q]:  G x <= t - g
+                rows.append(G[j])
+                rhs.append(t[q] - g[j])
+                labels.append((l, j, q))
+        s = np.asarray(act.slopes)[piece]
+        M, c = s[:, None] * G, s * g + np.asarray(act.intercepts)[piece]
+        off += W.shape[0]
+    A = np.array(rows, float).reshape(-1, k)
+    b = np.array(rhs, float)
+    if A.shape[0]:
+        nrm = np.linalg.norm(A, axis=1)
+        A, b = A / nrm[:, None], b / nrm
+    return A, b, np.array(labels, dtype=np.int64).reshape(-1, 3)

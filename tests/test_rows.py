@@ -17,6 +17,8 @@ from polyregion._rows import cell_rows, walk
 from polyregion.network import MaxPool
 from polyregion.regions import cell_constraints
 
+from oracles import cell_constraints_loop
+
 
 # ---------------------------------------------------------------------------- nets
 def _pool_net(d, seed, act="relu", K=1):
@@ -100,10 +102,14 @@ def test_walk_and_rows_against_plain_forward_and_cell_constraints(name, make, d)
     assert slack.min() >= -1e-9
     assert np.all(rows.A[~rows.valid] == 0) and np.all(np.isinf(rows.b[~rows.valid]))
     for i in range(len(X)):
-        A, b, lab = cell_constraints(net, codes[i], pr.Box.cube(d, 1.5))
+        A, b, lab = cell_constraints_loop(net, codes[i], pr.Box.cube(d, 1.5))
         ok = rows.valid[i]
         assert _rows_as_set(rows.A[i][ok], rows.b[i][ok], rows.labels[ok]) == \
             _rows_as_set(A, b, lab)
+        # regions.cell_constraints is the same builder for one cell, in the loop's order
+        A2, b2, lab2 = cell_constraints(net, codes[i], pr.Box.cube(d, 1.5))
+        assert np.array_equal(lab2, lab)
+        assert np.allclose(A2, A, atol=1e-12) and np.allclose(b2, b, atol=1e-12)
 
 
 def test_max_layer_rows_are_winner_comparisons():

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..config import TANGENT_RTOL
 from ..enumerate._kernels_const import (
     deeper_layer_scales, layer_margin, layer_norms, term_row_scale,
 )
@@ -262,9 +263,9 @@ def code_across(net, x, n, on_tol, zero_tol):
             if live:
                 for q in range(nb):
                     if abs(u0[j] - bps[l, q]) <= on_tol * gn[j]:
-                        if u1[j] > 1e-9 * gn[j]:
+                        if u1[j] > TANGENT_RTOL * gn[j]:
                             p = q + 1
-                        elif u1[j] < -1e-9 * gn[j]:
+                        elif u1[j] < -TANGENT_RTOL * gn[j]:
                             p = q
             out[off + j] = p
             sl = slopes[l, p]

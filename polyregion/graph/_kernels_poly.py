@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..config import DOMAIN_CUBE_HALF, IN_PLANE_ZERO, IN_PLANE_ZERO_SQ, SPHERE_ATOL, SPHERE_RTOL
 from ..enumerate._kernels_lp import LP_OPTIMAL, cheb_solve, cold_basis
 from ..enumerate._kernels_planar import _clip, inradius
 from ._kernels_codes import _dot
@@ -99,7 +100,7 @@ def cheb_in_plane(A, b, rows, n_rows, a, beta, tol, piv_tol, opt_tol, max_iter):
             _to_plane(v, p, vv, A[r], tmp1)
             al = tmp1[0]
             rhs = b[r] - _dot(A[r], x0)
-            if abs(al) <= 1e-12:
+            if abs(al) <= IN_PLANE_ZERO:
                 if rhs < -tol:
                     return -1.0, x0
                 continue
@@ -131,7 +132,7 @@ def cheb_in_plane(A, b, rows, n_rows, a, beta, tol, piv_tol, opt_tol, max_iter):
         _to_plane(v, p, vv, A[r], tmp)
         nu = np.sqrt(_dot(tmp, tmp))
         rhs = b[r] - _dot(A[r], x0)
-        if nu <= 1e-12:
+        if nu <= IN_PLANE_ZERO:
             if rhs < -tol:
                 return -1.0, x0
             continue
@@ -311,7 +312,7 @@ def clip3(V, nv, fv, fs, frow, nfc, a, beta, row, eps):
 def domain_polytope(A0, b0, eps):
     """The bounded domain ``{A0 x <= b0}`` (unit rows, inside the unit ball) as a polytope
     whose face rows index ``A0``; ``ok = False`` when it is not a clean polytope."""
-    V, nv, fv, fs, frow, nfc = cube_polytope(2.0)
+    V, nv, fv, fs, frow, nfc = cube_polytope(DOMAIN_CUBE_HALF)
     for i in range(A0.shape[0]):
         st, V, nv, fv, fs, frow, nfc = clip3(V, nv, fv, fs, frow, nfc, A0[i], b0[i], i, eps)
         if st == 2:
@@ -345,7 +346,7 @@ def _face_cheb(A, b, j, frow, nfc, tol):
         _to_plane(v, p, vv, A[i], tmp)
         nu = np.sqrt(tmp[0] * tmp[0] + tmp[1] * tmp[1])
         rhs = b[i] - _dot(A[i], x0)
-        if nu <= 1e-12:
+        if nu <= IN_PLANE_ZERO:
             if rhs < -tol:
                 return -1.0, x0
             continue
@@ -374,7 +375,7 @@ def _plane_slack(A, b, i, j, c, tol):
         ac += A[i, t] * c[t]
     sl = b[i] - ac
     nu2 = 1.0 - cos * cos
-    if nu2 <= 1e-24:
+    if nu2 <= IN_PLANE_ZERO_SQ:
         return -np.inf if sl < -tol else np.inf
     return sl / np.sqrt(nu2)
 
@@ -432,7 +433,7 @@ def _sphere(V, nv, cen):
             d2 += (V[v, e] - cen[e]) ** 2
         if d2 > r2:
             r2 = d2
-    return np.sqrt(r2) * (1.0 + 1e-12) + 1e-15
+    return np.sqrt(r2) * (1.0 + SPHERE_RTOL) + SPHERE_ATOL
 
 
 @njit(cache=True)

@@ -27,6 +27,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..config import (
+    BALL_CERT_ATOL, BALL_CERT_RTOL, CERT_REACH_ATOL, DOMAIN_CUBE_HALF, IN_PLANE_ZERO_SQ, OPPOSITE_PLANE_COS, SAME_PLANE_COS,
+)
 from ..enumerate._kernels_engine import VERTEX_PTOL, _box_max, _tighten
 from ..enumerate._kernels_simplex import BD_OPTIMAL, bd_max
 from ._kernels_codes import (
@@ -81,11 +84,11 @@ def _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter, counter):
             cos = _dot(A[i], a)
             nu2 = 1.0 - cos * cos
             sl = b[i] - _dot(A[i], c)
-            if nu2 <= 1e-24:
+            if nu2 <= IN_PLANE_ZERO_SQ:
                 if sl < -tol:
                     return -1.0, c, nS
                 continue
-            if sl < r * np.sqrt(nu2) * (1.0 - 1e-9) - 1e-15:
+            if sl < r * np.sqrt(nu2) * (1.0 - BALL_CERT_RTOL) - BALL_CERT_ATOL:
                 S[nS] = i
                 in_S[i] = True
                 nS += 1
@@ -97,7 +100,7 @@ def _facet_lp(A, b, j, S, nS, in_S, tol, piv_tol, opt_tol, max_iter, counter):
 @njit(cache=True)
 def _same_plane(A, b, r, i, dup_tol):
     """Rows ``r`` and ``i`` are the same hyperplane (same side)."""
-    return abs(b[r] - b[i]) <= dup_tol and _dot(A[r], A[i]) >= 1.0 - 1e-12
+    return abs(b[r] - b[i]) <= dup_tol and _dot(A[r], A[i]) >= 1.0 - SAME_PLANE_COS
 
 
 @njit(cache=True)
@@ -182,7 +185,7 @@ def _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol, dup_to
     dcen = np.empty(m)
     for i in range(m):
         dcen[i] = b[i] - A[i, 0] * cen[0] - A[i, 1] * cen[1] - A[i, 2] * cen[2]
-    lim = 2.0 * rad + 1e-12
+    lim = 2.0 * rad + CERT_REACH_ATOL
     is_face = np.zeros(m, np.bool_)
     for f in range(nfc):
         is_face[frow[f]] = True
@@ -199,7 +202,7 @@ def _facets_clip(A, b, lab, p, order, DV, Dnv, Dfv, Dfs, Dfrow, Dnf, tol, dup_to
         j = frow[f]
         r, c = _face_cheb(A, b, j, frow, nfc, tol)
         rho = _cert_in_plane(A, b, j, c, tol, dcen, lim)
-        if r > tol and rho >= r * (1.0 - 1e-9) - 1e-15:
+        if r > tol and rho >= r * (1.0 - BALL_CERT_RTOL) - BALL_CERT_ATOL:
             frow_out[nfo] = j
             fc_out[nfo] = c
             fr_out[nfo] = min(r, rho, 1.0)
@@ -236,7 +239,7 @@ def _facets_clip2(A, b, lab, order, P0, tol, dup_tol, piv_tol, opt_tol, max_iter
     dcen = np.empty(m)
     for i in range(m):
         dcen[i] = b[i] - A[i, 0] * cen[0] - A[i, 1] * cen[1]
-    lim = 2.0 * rad + 1e-12
+    lim = 2.0 * rad + CERT_REACH_ATOL
     is_face = np.zeros(m, np.bool_)
     S = np.empty(m, np.int64)
     in_S = np.zeros(m, np.bool_)
@@ -258,7 +261,7 @@ def _facets_clip2(A, b, lab, order, P0, tol, dup_tol, piv_tol, opt_tol, max_iter
         is_face[j] = True
         r = _edge_centre(P, e, A[j], b[j], c)  # the exact centre lies on the row's line
         rho = _cert_in_plane(A, b, j, c, tol, dcen, lim)
-        if r > tol and rho >= r * (1.0 - 1e-9) - 1e-15:
+        if r > tol and rho >= r * (1.0 - BALL_CERT_RTOL) - BALL_CERT_ATOL:
             frow_out[nfo] = j
             fc_out[nfo, 0] = c[0]
             fc_out[nfo, 1] = c[1]
@@ -406,7 +409,7 @@ def region_facets(net, A0, b0, codes, points, regs, tol, zero_tol, dup_tol, on_t
             _tighten(lo0, hi0, A0[i], b0[i])
     eps = CLIP_EPS
     clip = box_mode == 2 and (k == 2 or k == 3)
-    DV, Dnv, Dfv, Dfs, Dfrow, Dnf = cube_polytope(2.0)
+    DV, Dnv, Dfv, Dfs, Dfrow, Dnf = cube_polytope(DOMAIN_CUBE_HALF)
     P0 = np.zeros((0, 5))
     if clip and k == 3:
         ok, DV, Dnv, Dfv, Dfs, Dfrow, Dnf = domain_polytope(A0, b0, eps)
@@ -535,7 +538,7 @@ def verify_neighbours(ptr_of, ptr, fa, fb, fc, fr, nbr, lptr, labs, codes, dims,
             qb = ptr_of[Q]
             K = -1
             for g in range(ptr[qb], ptr[qb + 1]):
-                if _dot(fa[g], fa[f]) <= -1.0 + 1e-9 and abs(fb[g] + fb[f]) <= dup_tol:
+                if _dot(fa[g], fa[f]) <= -1.0 + OPPOSITE_PLANE_COS and abs(fb[g] + fb[f]) <= dup_tol:
                     K = g
                     break
             if K < 0:

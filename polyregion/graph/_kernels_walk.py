@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, objmode
 
+from ..config import BALL_CERT_ATOL, BALL_CERT_RTOL, DOMAIN_CUBE_HALF, WALK_RADIUS_MARGIN
 from ..enumerate._highs import TICK_EVERY, tick
 from ..enumerate._kernels_const import layer_norms
 from ..enumerate._kernels_planar import transposed_weights
@@ -143,7 +144,7 @@ def walk_facets(net, A0, b0, codes, Z, tol, zero_tol, dup_tol, on_tol, stats):
         dims_off[l] = dims_off[l - 1] + dims[l]
     # the domain as a labelled polygon (2-D) or polytope (3-D); rows 0.. are its rows
     P = np.zeros((0, 5))
-    V, nv, fv, fs, frow, nfc = cube_polytope(2.0)
+    V, nv, fv, fs, frow, nfc = cube_polytope(DOMAIN_CUBE_HALF)
     if k == 2:
         ok, P = domain_polygon_rows(A0, b0, eps)
     else:
@@ -377,7 +378,8 @@ def _leaf_facets(k, P, frow, nfc, frows, tabA, tabB, tabL, reg, tol, fcen, out, 
                 r, c3 = _face_cheb(tabA, tabB, row, frow, nfc, tol)
                 fcen[:] = c3
             rho = _cert_faces(tabA, tabB, frows, row, fcen, tol)
-            ok = r > tol * (1.0 + 1e-6) and rho >= r * (1.0 - 1e-9) - 1e-15
+            ok = (r > tol * (1.0 + WALK_RADIUS_MARGIN)
+                  and rho >= r * (1.0 - BALL_CERT_RTOL) - BALL_CERT_ATOL)
         if not ok:
             status[reg] = WALK_REDO
             return nf, out
