@@ -335,14 +335,10 @@ def demo_network(seed=0, widths=(16, 16)):
     >>> demo_network().widths
     [16, 16]
     """
+    from .bench.nets import he_weights
     from .network import Network
 
-    rng = np.random.default_rng(seed)
-    Ws, bs, n = [], [], 2
-    for w in list(widths) + [1]:
-        Ws.append(rng.normal(size=(w, n)) * np.sqrt(2.0 / n))
-        bs.append(rng.normal(size=w) * 0.1)
-        n = w
+    Ws, bs = he_weights(widths, 2, seed, bias_std=0.1)
     return Network.from_arrays(Ws, bs)
 
 
