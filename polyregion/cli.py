@@ -9,6 +9,8 @@ Subcommands::
     polyregion plot      NET|REGIONS --out PNG [--box LO HI] [--slice POINTS] [--color-by C]
     polyregion bench     [--quick] [--only NAME ...] [--json [PATH]] [--no-scipy] [--no-peers]
                          [--no-compile] [--no-write]
+    polyregion topology  NET --box LO HI [--slice POINTS] [--which above|below|boundary|class]
+                         [--output K] [--threshold T] [--persistence] [--json]
     polyregion demo      [--out PNG] [--seed S] [--widths 16,16] [--save-net FILE] [--json]
 
 ``NET`` is a network file (``.npz``, see :func:`polyregion.load`, or ``.onnx``) and, for
@@ -452,6 +454,10 @@ def _parser():
     q.add_argument("--no-write", action="store_true",
                    help="full suite: write neither benchmarks/README.md nor results.json")
     q.set_defaults(func=_cmd_bench)
+
+    from .topology.cli import add_parser as add_topology_parser
+
+    add_topology_parser(sub)  # polyregion topology (its options: polyregion/topology/cli.py)
 
     q = sub.add_parser("demo", help="a small random 2-D net: count its regions, save a picture")
     q.add_argument("--out", default="polyregion_demo.png", help="picture (default %(default)s)")

@@ -291,3 +291,20 @@ def test_kernels_cold_reads_the_numba_cache(lines_net, tmp_path, monkeypatch):
     assert _kernels_cold("auto", box) is True
     assert _kernels_cold("planar", box) is True
 
+
+
+def test_topology_subcommand_closed_form(tmp_path, capsys):
+    """f = 1 - |x| - |y|: {f >= 0} is a diamond (one component, no hole), {f <= 0} in the
+    box [-2, 2]^2 an annulus (one component, one hole), {f = 0} a circle."""
+    W0 = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    net = pr.Network.from_arrays([W0, -np.ones((1, 4))], [np.zeros(4), np.ones(1)])
+    path = str(tmp_path / "diamond.npz")
+    net.save(path)
+    for which, betti in (("above", [1, 0]), ("below", [1, 1]), ("boundary", [1, 1])):
+        rc, out, err = _run(["topology", path, "--box", "-2", "2", "--which", which, "--json"],
+                            capsys)
+        assert rc == 0, err
+        data = json.loads(out)
+        assert data["command"] == "topology" and data["betti"] == betti, (which, data)
+    rc, out, err = _run(["topology", str(tmp_path / "missing.npz"), "--box", "0", "1"], capsys)
+    assert rc == 2 and "error" in err
