@@ -516,6 +516,19 @@ def test_polytope_and_slice_domains():
         [(1, 1), (2, 2), (2, 1)]
 
 
+@pytest.mark.parametrize("box", [pr.Box.cube(2, 1e5), pr.Box.cube(2, 1e-3, center=[1e3, 0]),
+                                 pr.Box.cube(2, 2e-3)])
+def test_scales(box):
+    # the l1 annulus scaled to the box: tolerances follow the domain's scale and the
+    # coordinates' magnitude
+    r = float(box.hi[0] - box.lo[0]) / 6
+    c = tuple(0.5 * (box.lo + box.hi))
+    rs = pr.enumerate_regions(shapes_net(2, [("annulus", c, r, 2 * r)], "min"), box)
+    assert pr.betti_numbers(rs, "above") == (1, 1)
+    assert pr.betti_numbers(rs, "boundary") == (2, 2)
+    assert pr.betti_numbers(rs, "below") == (2, 1)
+
+
 def test_four_dimensional_sphere():
     net = shapes_net(4, [("diamond", (0, 0, 0, 0), 1.0)], "min")
     rs = pr.enumerate_regions(net, pr.Box.cube(4, 2.0))

@@ -61,11 +61,11 @@ __all__ = ["FaceLattice", "TopologyError", "face_lattice", "build_lattice",
            "VERTEX_RTOL", "MERGE_RTOL", "RANK_RTOL", "COORD_RTOL", "DET_MIN", "MAX_DIM"]
 
 #: A point satisfies a row when ``a . x <= b + VERTEX_RTOL * scale`` (scale: the domain's).
-VERTEX_RTOL = 1e-9
+VERTEX_RTOL = 1e-11
 #: Vertices closer than ``MERGE_RTOL * scale`` are one vertex of the complex.
-MERGE_RTOL = 1e-8
+MERGE_RTOL = 1e-10
 #: Affine rank of a vertex set: singular values above ``RANK_RTOL * scale`` count.
-RANK_RTOL = 1e-7
+RANK_RTOL = 1e-9
 #: A ``d``-subset of unit rows with ``|det| <= DET_MIN`` defines no vertex.
 DET_MIN = 1e-12
 #: Rounding of a coordinate: every tolerance above grows by ``COORD_RTOL * max|x|`` at a
