@@ -229,8 +229,12 @@ def cell_vertices(A, b, tol, rows=None):
 
 
 def affine_rank(X, tol):
+    """Dimension of the affine hull of the rows of ``X`` (singular values above ``tol``
+    plus the coordinate rounding). Two distinct merged vertices span a line."""
     if len(X) <= 1:
         return 0
+    if len(X) == 2:
+        return int(np.max(np.abs(X[1] - X[0])) > tol + COORD_RTOL * float(np.max(np.abs(X))))
     s = np.linalg.svd(X[1:] - X[0], compute_uv=False)
     return int(np.sum(s > tol + COORD_RTOL * float(np.max(np.abs(X)))))
 
@@ -550,8 +554,8 @@ def _check(L):
     d = L.dim
     for k in range(2, d + 1):
         B1, B2 = L.boundary(k - 1).astype(np.int64), L.boundary(k).astype(np.int64)
-        P = (B1 @ B2).toarray() if B1.shape[1] else np.zeros((B1.shape[0], B2.shape[1]))
-        if np.any(P % 2):
+        P = (B1 @ B2).tocoo()
+        if np.any(P.data % 2):
             raise TopologyError(f"The boundary of a {k}-face is not a cycle (∂∂ ≠ 0 over "
                                 "GF(2)): the complex could not be resolved.")
     if d >= 1:
