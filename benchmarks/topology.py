@@ -12,10 +12,12 @@ it), both libraries compute the Betti numbers over GF(2) of the decision boundar
   ``betti_numbers(rs, "boundary")`` (box compactification: same homotopy type as the
   truncation).
 
-and, on the same explored complexes, the persistence diagram of the sublevel filtration of
-the output (relucent: ``persistent_homology(AffineOutputFiltration(row=0))``, lower
-star; polyregion: ``persistence(rs)``): the number of pairs with positive length per
-dimension.
+and the persistence diagram of the sublevel filtration of the output ``f`` (relucent:
+``persistent_homology`` of its explored complex with a lower-star filtration by ``f``,
+``compactify="truncate"``; polyregion: ``persistence(rs)``, the pairs of ``R^d``):
+every polyregion pair with a finite birth must be one of relucent's pairs, and
+relucent's other pairs must be born at values that are not critical values of ``f``
+(values of its truncation cells; counted).
 
 Counts must agree (the script asserts it); times are wall-clock seconds in this
 process, one repetition each (relucent's exploration is the dominant cost; its Gurobi
@@ -69,11 +71,13 @@ def to_polyregion(rnet, output_relu=False):
     return pr.Network.from_arrays(W, b)
 
 
-def output_filtration():
-    """relucent's ``AffineOutputFiltration(row=0)`` computes ``W @ x`` with the ``(d, 1)``
-    matrix ``Polyhedron.W`` of its own ``mlp`` nets and raises ValueError (relucent
-    1.0.0); this subclass evaluates ``x @ W + b`` at the same representative point and is
-    otherwise identical (lower star)."""
+def output_filtration(net):
+    """The sublevel filtration of the output ``f`` (before relucent's output ReLU) on
+    relucent's complex: relucent's ``AffineOutputFiltration`` with the value at each cell's
+    representative point taken from ``f`` itself. (relucent 1.0.0's own
+    ``AffineOutputFiltration(row=0)`` multiplies ``W @ x`` with the ``(d, 1)`` matrix
+    ``Polyhedron.W`` of its ``mlp`` nets and raises ValueError; and on the complex of
+    ``add_output_relu`` it would filter by ``relu(f)``.) Lower star, as relucent's."""
     from relucent.topology import AffineOutputFiltration
 
     class OutputFiltration(AffineOutputFiltration):
@@ -81,15 +85,13 @@ def output_filtration():
             poly = attrs.get("poly")
             if poly is None:
                 return float("inf")
-            W, b = np.asarray(poly.W, float), np.asarray(poly.b, float).reshape(-1)
-            x = np.asarray(poly.interior_point, float).reshape(-1)
-            out = x @ W + b if W.shape[0] == x.shape[0] else W @ x + b
-            return float(out[0])
+            x = np.asarray(poly.interior_point, float).reshape(1, -1)
+            return float(net.forward(x)[0, 0])
 
     return OutputFiltration(row=0)
 
 
-def run_relucent(rnet, d):
+def run_relucent(rnet, d, net):
     import relucent as rl
     from relucent.model.builders import add_output_relu
 
@@ -104,7 +106,7 @@ def run_relucent(rnet, d):
                seconds_explore=t_explore, seconds_betti=t_betti)
     try:
         t1 = time.perf_counter()
-        pd = c.persistent_homology(output_filtration())
+        pd = c.persistent_homology(output_filtration(net))
         out["seconds_persistence"] = time.perf_counter() - t1
         out["pairs"] = _relucent_pairs(pd, d)
     except Exception as exc:  # noqa: BLE001 - reported in the table
@@ -118,18 +120,31 @@ def _relucent_pairs(pd, d):
             for k in range(d)]
 
 
-def same_diagrams(a, b, rtol=1e-6):
-    """Equal pair lists per dimension (finite values to ``rtol``, inf to inf)."""
-    if [len(x) for x in a] != [len(x) for x in b]:
-        return False
-    for x, y in zip(a, b):
-        X, Y = np.array(x, float).reshape(-1, 2), np.array(y, float).reshape(-1, 2)
-        if not np.array_equal(np.isinf(X), np.isinf(Y)):
-            return False
-        f = np.isfinite(X)
-        if not np.allclose(X[f], Y[f], rtol=rtol, atol=rtol):
-            return False
-    return True
+def compare_diagrams(ours, theirs, critical, rtol=1e-6):
+    """Match polyregion's pairs with a finite birth (R^d) to relucent's pairs (same
+    dimension, births and deaths to ``rtol``). relucent's unmatched pairs must be born at
+    a value that is none of the critical values of ``f`` (vertex values of the
+    partition): values of its truncation cells (``compactify="truncate"``), standing for
+    polyregion's classes born at ``-inf`` or for nothing at all.
+    Returns (agree, number of relucent truncation pairs)."""
+    crit = np.asarray(critical, float)
+    agree, extra = True, 0
+    for x, y in zip(ours, theirs):
+        Y = [list(p) for p in y]
+        for b, d in x:
+            if not np.isfinite(b):
+                continue
+            hit = [i for i, (b2, d2) in enumerate(Y) if abs(b2 - b) <= rtol * max(1, abs(b))
+                   and ((np.isinf(d) and np.isinf(d2)) or abs(d2 - d) <= rtol * max(1, abs(d)))]
+            if not hit:
+                agree = False
+            else:
+                Y.pop(hit[0])
+        for b2, _ in Y:
+            extra += 1
+            if len(crit) and np.min(np.abs(crit - b2)) <= rtol * max(1, abs(b2)):
+                agree = False   # born at a critical value of f: a class polyregion lacks
+    return agree, extra
 
 
 def run_polyregion(net, net_relu, d):
@@ -140,15 +155,16 @@ def run_polyregion(net, net_relu, d):
     t_enum = time.perf_counter() - t0
     betti = pr.betti_numbers(rs, "boundary")
     t_betti = time.perf_counter() - t0
-    # the complex relucent explores (the output ReLU splits regions along f = 0), and the
-    # sublevel persistence of its output relu(f) there (not timed against relucent's)
-    rs2 = pr.enumerate_regions(net_relu, pr.Space(d))
     t1 = time.perf_counter()
-    P = pr.persistence(rs2)
+    P = pr.persistence(rs)
     t_pers = time.perf_counter() - t1
+    # the complex relucent explores (its output ReLU splits regions along f = 0)
+    rs2 = pr.enumerate_regions(net_relu, pr.Space(d))
+    cv = P.critical_values
     return dict(regions=len(rs), regions_with_output_relu=len(rs2), betti=list(betti),
                 seconds_enumerate=t_enum, seconds_betti=t_betti, seconds_persistence=t_pers,
-                pairs=[sorted(map(list, D.tolist())) for D in P.diagram()])
+                pairs=[sorted(map(list, D.tolist())) for D in P.diagram()],
+                critical_values=cv.tolist())
 
 
 def write_readme(rows, meta):
@@ -160,32 +176,41 @@ def write_readme(rows, meta):
              "of the output, polyregion (`enumerate_regions(net, Space(d))` + "
              "`betti_numbers(rs, \"boundary\")`; `persistence(rs)`) against relucent 1.0.0 "
              "(`explore_for_topology` + `boundary_complex(...).betti_numbers(compactify="
-             "\"truncate\")`; `persistent_homology`, lower star) on generic random MLPs "
+             "\"truncate\")`; `persistent_homology` of a lower-star filtration by f) on "
+             "generic random MLPs "
              "(relucent's `mlp(..., init=\"uniform\")`), same process, one run each. "
              "Regions: relucent's count (its output ReLU splits regions along f = 0) against "
              "polyregion's on the same net with that ReLU. Betti time: exploration/"
              "enumeration plus Betti numbers; persistence time: after exploration/"
-             "enumeration. relucent's own `AffineOutputFiltration` raises ValueError on its "
-             "`mlp` nets (it multiplies `W @ x` with a `(d, 1)` W); the benchmark subclasses "
-             "it to evaluate `x @ W + b`, nothing else changed.",
+             "enumeration. Diagrams agree: every polyregion pair with a finite birth (the pairs "
+             "of R^d) is one of relucent's, to 1e-6, and relucent's other pairs are born at "
+             "values that are not critical values of f (values of its truncation cells, "
+             "`compactify=\"truncate\"`: classes polyregion has born at -inf, or none in "
+             "R^d), counted in the column \"relucent extra\". "
+             "relucent's own `AffineOutputFiltration` raises ValueError on its `mlp` nets "
+             "(it multiplies `W @ x` with a `(d, 1)` W); the benchmark subclasses it to take "
+             "the value of f at each cell's representative point.",
              "",
              f"Measured {meta['date']}, git {meta['git']}, {meta['machine']}, load "
              f"{meta['load']:.2f}.", "",
              "| net | regions (pr / relucent) | Betti {f=0} (pr / relucent) | Betti s (pr / "
-             "relucent) | ratio | diagrams agree | persistence s (pr / relucent) | ratio |",
-             "|---|---:|---|---:|---:|---|---:|---:|"]
+             "relucent) | ratio | pairs (pr) | diagrams agree | relucent extra | "
+             "persistence s (pr / relucent) | ratio |",
+             "|---|---:|---|---:|---:|---:|---|---:|---:|---:|"]
     for r in rows:
         o, t = r["polyregion"], r["relucent"]
         if "error" in t:
             lines.append(f"| {r['net']} | {o['regions_with_output_relu']} / - | "
                          f"{tuple(o['betti'])} / error | {o['seconds_betti']:.3f} / - | - | "
-                         f"- | - | - |  relucent: {t['error']}")
+                         f"- | - | - | - | - |  relucent: {t['error']}")
             continue
         lines.append(
             f"| {r['net']} | {o['regions_with_output_relu']} / {t['regions']} | "
             f"{tuple(o['betti'])} / {tuple(t['betti'])} | {o['seconds_betti']:.3f} / "
             f"{t['seconds_betti']:.2f} | {r['ratio_betti']:.0f}x | "
+            f"{sum(len(D) for D in o['pairs'])} | "
             f"{'yes' if r.get('diagrams_agree') else 'NO'} | "
+            f"{r.get('relucent_truncation_pairs', '-')} | "
             f"{o['seconds_persistence']:.3f} / {t.get('seconds_persistence', float('nan')):.2f}"
             f" | {r.get('ratio_persistence', float('nan')):.0f}x |")
     lines.append("")
@@ -236,7 +261,7 @@ def main(argv=None):
         rnet = relucent_net(d, widths, seed)
         ours = run_polyregion(to_polyregion(rnet), to_polyregion(rnet, True), d)
         try:
-            theirs = run_relucent(rnet, d)
+            theirs = run_relucent(rnet, d, to_polyregion(rnet))
         except Exception as exc:  # noqa: BLE001 - recorded, not hidden
             theirs = dict(error=f"{type(exc).__name__}: {exc}"[:300])
         row = dict(net=f"{d}-D {widths} seed {seed}", polyregion=ours, relucent=theirs)
@@ -244,7 +269,8 @@ def main(argv=None):
             row["regions_agree"] = ours["regions_with_output_relu"] == theirs["regions"]
             row["betti_agree"] = ours["betti"] == theirs["betti"]
             if "pairs" in theirs:
-                row["diagrams_agree"] = same_diagrams(ours["pairs"], theirs["pairs"])
+                row["diagrams_agree"], row["relucent_truncation_pairs"] = \
+                    compare_diagrams(ours["pairs"], theirs["pairs"], ours["critical_values"])
                 row["ratio_persistence"] = theirs["seconds_persistence"] / \
                     ours["seconds_persistence"]
             row["ratio_betti"] = theirs["seconds_betti"] / ours["seconds_betti"]
