@@ -545,3 +545,87 @@ def test_crossing_vertices_change_nothing_on_face_to_face_partitions(name):
     a, b = build_lattice(rs, crossing=False), build_lattice(rs, crossing=True)
     assert a.f_vector == b.f_vector
     assert b.stats["n_crossing_pairs"] > 0
+
+
+# ----------------------------------------------------------------- nerve oracle
+def nerve_betti(rs, which, t=0.0, eps=1e-9):
+    """Independent oracle (no face lattice): the set is the union of the closed convex
+    pieces ``P ∩ {f >= t}`` (or ``<=``) of the regions ``P``; by the nerve theorem it has
+    the homology of the nerve of these pieces. Non-empty intersections by HiGHS LPs (rows
+    relaxed by ``eps``), simplices up to dimension ``d`` (subsets of ``d + 1`` pieces),
+    ranks by dense GF(2) elimination."""
+    from itertools import combinations
+
+    from scipy.optimize import linprog
+
+    d = rs.dim
+    sgn = -1.0 if which == "above" else 1.0
+    pieces = []
+    for i in range(len(rs)):
+        A, b = rs.halfspaces(i)
+        M, c = rs.affine_map(i)
+        row, off = sgn * M[0], sgn * (t - c[0])          # sgn * (f - t) <= 0
+        n = np.linalg.norm(row)
+        if n > 0:
+            A, b = np.vstack([A, row / n]), np.concatenate([b, [off / n]])
+        elif sgn * (c[0] - t) > eps:
+            continue                                      # constant on the wrong side
+        pieces.append((A, b))
+
+    def meets(S):
+        A = np.vstack([pieces[k][0] for k in S])
+        b = np.concatenate([pieces[k][1] for k in S])
+        r = linprog(np.zeros(d), A_ub=A, b_ub=b + eps, bounds=[(None, None)] * d,
+                    method="highs")
+        return r.status == 0
+
+    alive = [k for k in range(len(pieces)) if meets((k,))]
+    simplices = [[(k,) for k in alive]]
+    for q in range(1, d + 1):
+        nxt = []
+        prev = set(simplices[-1])
+        edges = set(simplices[1]) if q > 1 else None
+        for S in simplices[-1]:
+            for k in alive:
+                if k <= S[-1]:
+                    continue
+                T = S + (k,)
+                if q > 1 and not all((s, k) in edges for s in S):
+                    continue
+                if all(tuple(x for x in T if x != y) in prev for y in T[:-1]) and meets(T):
+                    nxt.append(T)
+        simplices.append(nxt)
+    index = [{S: j for j, S in enumerate(level)} for level in simplices]
+    rank = [0] * (d + 2)
+    for q in range(1, d + 1):
+        if not simplices[q] or not simplices[q - 1]:
+            continue
+        B = np.zeros((len(simplices[q - 1]), len(simplices[q])), np.int64)
+        for j, S in enumerate(simplices[q]):
+            for y in S:
+                B[index[q - 1][tuple(x for x in S if x != y)], j] = 1
+        rank[q] = dense_gf2_rank(B)
+    return tuple(len(simplices[q]) - rank[q] - rank[q + 1] for q in range(d))
+
+
+@pytest.mark.parametrize("name,which,t", [
+    ("diamond3", "below", 0.0), ("shell3", "above", 0.25), ("nested", "below", 0.25),
+    ("touching", "below", 0.5),
+])
+def test_nerve_oracle_on_hand_built_nets(name, which, t):
+    rs = regions(name)
+    assert pr.betti_numbers(rs, which, threshold=t) == nerve_betti(rs, which, t)
+
+
+@pytest.mark.parametrize("d,widths,seed", [
+    (3, [5, 5], 0),
+    pytest.param(3, [6, 4], 1, marks=pytest.mark.slow),
+    pytest.param(2, [8, 8], 2, marks=pytest.mark.slow),
+    pytest.param(3, [6, 6], 3, marks=pytest.mark.slow),
+])
+def test_nerve_oracle_on_random_nets(d, widths, seed):
+    net = random_net(d, widths, seed)
+    rs = pr.enumerate_regions(net, pr.Box.cube(d))
+    for which in ("above", "below"):
+        t = float(np.median(net.forward(rs.points)[:, 0]))
+        assert pr.betti_numbers(rs, which, threshold=t) == nerve_betti(rs, which, t), which
