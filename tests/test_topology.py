@@ -629,3 +629,10 @@ def test_nerve_oracle_on_random_nets(d, widths, seed):
     for which in ("above", "below"):
         t = float(np.median(net.forward(rs.points)[:, 0]))
         assert pr.betti_numbers(rs, which, threshold=t) == nerve_betti(rs, which, t), which
+
+
+def test_which_aliases():
+    rs = regions("annulus2")
+    assert pr.betti_numbers(rs, "superlevel") == pr.betti_numbers(rs, "above") == (1, 1)
+    assert pr.betti_numbers(rs, "level_set") == (2, 2)
+    assert pr.decision_topology(rs, "sublevel").which == "below"

@@ -51,6 +51,9 @@ __all__ = ["betti_numbers", "decision_topology", "DecisionTopology", "gf2_rank",
 #: (class regions: ``f_k >= f_j - VALUE_RTOL * max(1, max_j |f_j|)``).
 VALUE_RTOL = 1e-9
 WHICH = ("above", "below", "boundary", "class")
+#: Other names accepted for ``which``.
+ALIASES = {"superlevel": "above", "sublevel": "below", "level": "boundary",
+           "level_set": "boundary", "argmax": "class", "decision": "class"}
 
 
 def gf2_reduce(columns):
@@ -219,6 +222,8 @@ class DecisionTopology:
 
 
 def _check_args(rs, which, output, threshold):
+    if isinstance(which, str):
+        which = ALIASES.get(which, which)
     if which not in WHICH:
         raise InvalidInputError(f"`which` must be one of {WHICH}; got {which!r}.")
     n_out = rs.net.output_dim
@@ -236,7 +241,7 @@ def _check_args(rs, which, output, threshold):
     if which == "class" and n_out < 2:
         raise InvalidInputError("`which='class'` needs a network with at least 2 outputs "
                                 f"(class regions of argmax); this one has {n_out}.")
-    return int(output), t
+    return which, int(output), t
 
 
 def _cuts(rs, which, output, t):
@@ -264,7 +269,7 @@ def decision_topology(rs, which="above", output=0, threshold=0.0):
     >>> top.betti, top.euler_characteristic
     ((1, 0), 1)
     """
-    output, t = _check_args(rs, which, output, threshold)
+    which, output, t = _check_args(rs, which, output, threshold)
     L = build_lattice(rs, _cuts(rs, which, output, t))
     values = rs.enum_net.forward(L.vertices) if len(L.vertices) else \
         np.zeros((0, rs.net.output_dim))
@@ -299,7 +304,8 @@ def betti_numbers(rs, which="above", output=0, threshold=0.0):
     which : {"above", "below", "boundary", "class"}
         ``{f >= t}``, ``{f <= t}``, ``{f = t}`` for ``f`` = output ``output``, or the
         closed class region ``{f_output >= f_j for all j}`` (argmax = ``output``, ties
-        included; ``threshold`` is not used).
+        included; ``threshold`` is not used). Also accepted: "superlevel", "sublevel",
+        "level" / "level_set", "argmax" / "decision".
     output : int
         Which output.
     threshold : float

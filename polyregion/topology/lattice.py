@@ -141,6 +141,8 @@ class FaceLattice:
         return csc_matrix((np.ones(len(idx), np.uint8), idx, ptr),
                           shape=(len(self.faces[k - 1]), len(self.faces[k])))
 
+    boundary_matrix = boundary
+
     def facets_of(self, k, j):
         """Indices of the ``(k-1)``-faces of ``k``-face ``j``."""
         return self.boundary_idx[k][self.boundary_ptr[k][j]:self.boundary_ptr[k][j + 1]]
