@@ -19,10 +19,10 @@ one side of each cut and ``f`` is affine on it, a face belongs to the closed set
 when all its vertices do (a face with a vertex outside the set meets it at most in a
 proper face). The set is therefore the sub-complex spanned by the vertices in it (vertex
 values from the network's forward pass, compared within ``VALUE_RTOL`` relative to
-``max(1, |value|, |t|)``), and ``beta_k = f_k - rank ∂_k - rank ∂_{k+1}``, the ranks of the restricted
-boundary matrices over GF(2) by sparse column reduction (:func:`gf2_rank`; the pivot of
-a column is its largest row; columns are Python sets, additions are symmetric
-differences).
+``max(1, |value|, |t|)``), and ``beta_k = n_k - rank ∂_k - rank ∂_{k+1}`` (``n_k``
+the number of its ``k``-faces), the ranks of the restricted boundary matrices over GF(2)
+by sparse column reduction (:func:`gf2_rank`; the pivot of a column is its largest row;
+columns are Python sets, additions are symmetric differences).
 
 An unbounded domain (:class:`polyregion.Space`) is compactified by a box ``[-R, R]^d``
 holding every vertex of the refined complex and every region's interior point, with
