@@ -636,3 +636,17 @@ def test_which_aliases():
     assert pr.betti_numbers(rs, "superlevel") == pr.betti_numbers(rs, "above") == (1, 1)
     assert pr.betti_numbers(rs, "level_set") == (2, 2)
     assert pr.decision_topology(rs, "sublevel").which == "below"
+
+
+def test_cli_standalone_main_and_class(tmp_path, capsys):
+    from polyregion.topology.cli import main
+
+    base = NETS["annulus2"][0]()
+    net = with_outputs(base, [np.zeros(base.weights[-1].shape[1])], [0.0])
+    path = str(tmp_path / "net3.npz")
+    net.save(path)
+    assert main([path, "--box", "-3", "3", "--which", "class", "--output", "1",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["betti"] == [2, 1] and data["which"] == "class"
+    assert main([path, "--box", "-3", "3", "--which", "nowhere"]) == 2
