@@ -58,6 +58,10 @@ NETS = {
     "diamond3": (lambda: shapes_net(3, [("diamond", (0, 0, 0), 1.0)], "min"), 3, 2.0),
     "shell3": (lambda: shapes_net(3, [("annulus", (0, 0, 0), 1.0, 2.0)], "min"), 3, 3.0),
     "torus3": (lambda: shapes_net(3, [("torus", (0, 0, 0), 1.0, 2.0, 1.0)], "min"), 3, 3.0),
+    "nested3": (lambda: shapes_net(3, [("annulus", (0, 0, 0), 2.0, 3.0),
+                                       ("diamond", (0, 0, 0), 1.0)]), 3, 3.5),
+    "balls3": (lambda: shapes_net(3, [("diamond", (-1.5, 0, 0), 1.0),
+                                      ("diamond", (1.5, 0, 0), 1.0)]), 3, 3.0),
 }
 
 
@@ -114,6 +118,12 @@ CLOSED_FORM = [
     ("torus3", "boundary", 0.0, (1, 2, 1)),
     ("torus3", "below", 0.0, (1, 1, 1)),
     ("torus3", "above", 0.5, (1, 1, 0)),
+    # a ball inside a shell; two balls (and their complement: two cavities)
+    ("nested3", "above", 0.25, (2, 0, 1)),
+    ("nested3", "boundary", 0.25, (3, 0, 3)),
+    ("balls3", "above", 0.5, (2, 0, 0)),
+    ("balls3", "below", 0.5, (1, 0, 2)),
+    ("balls3", "boundary", 0.0, (1, 0, 2)),
 ]
 
 
