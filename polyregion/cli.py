@@ -371,6 +371,22 @@ def _cmd_demo(args):
 
 
 # ---------------------------------------------------------------------- parser
+def add_input_options(q, plot=False):
+    """The options every subcommand that enumerates shares: ``NET``, ``--box``,
+    ``--slice``, ``--margin``, ``--method`` (read by :func:`_load_net` and :func:`_domain`)."""
+    q.add_argument("net", metavar="NET" if not plot else "NET|REGIONS",
+                   help="network file (.npz or .onnx)" + (
+                       " or a RegionSet file from `enumerate --out`" if plot else ""))
+    q.add_argument("--box", nargs=2, metavar=("LO", "HI"),
+                   help="domain bounds: scalars or comma lists")
+    q.add_argument("--slice", metavar="POINTS",
+                   help="file with 3 input points: enumerate on the plane through them")
+    q.add_argument("--margin", type=float, default=0.2,
+                   help="relative margin of --slice around its points (default 0.2)")
+    q.add_argument("--method", default="auto",
+                   help="engine method (see enumerate_regions; default auto)")
+
+
 def _parser():
     p = argparse.ArgumentParser(
         prog="polyregion",
@@ -383,16 +399,7 @@ def _parser():
     sub.required = True
 
     def common(q, plot=False):
-        q.add_argument("net", metavar="NET" if not plot else "NET|REGIONS",
-                       help="network file (.npz or .onnx)" + (
-                           " or a RegionSet file from `enumerate --out`" if plot else ""))
-        q.add_argument("--box", nargs=2, metavar=("LO", "HI"),
-                       help="domain bounds: scalars or comma lists")
-        q.add_argument("--slice", metavar="POINTS",
-                       help="file with 3 input points: enumerate on the plane through them")
-        q.add_argument("--margin", type=float, default=0.2,
-                       help="relative margin of --slice around its points (default 0.2)")
-        q.add_argument("--method", default="auto", help="engine method (see enumerate_regions; default auto)")
+        add_input_options(q, plot)
         q.add_argument("--max-regions", type=int, default=None,
                        help="stop with an error after this many regions (>= 1; default: "
                             "no limit)")

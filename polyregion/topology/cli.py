@@ -37,16 +37,11 @@ def add_parser(subparsers):
 
     Returns the subparser (its default ``func`` is :func:`run`).
     """
+    from ..cli import add_input_options
+
     q = subparsers.add_parser(
         "topology", help="Betti numbers and persistence of what the network decides")
-    q.add_argument("net", metavar="NET", help="network file (.npz or .onnx)")
-    q.add_argument("--box", nargs=2, metavar=("LO", "HI"),
-                   help="domain bounds: scalars or comma lists")
-    q.add_argument("--slice", metavar="POINTS",
-                   help="file with 3 input points: the plane through them")
-    q.add_argument("--margin", type=float, default=0.2,
-                   help="relative margin of --slice around its points (default 0.2)")
-    q.add_argument("--method", default="auto", help="engine method (default auto)")
+    add_input_options(q)  # NET, --box, --slice, --margin, --method, as every subcommand
     q.add_argument("--which", default="above", choices=("above", "below", "boundary", "class"),
                    help="{f >= t}, {f <= t}, {f = t}, or the class region argmax = K "
                         "(default above)")

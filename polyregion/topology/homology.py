@@ -79,15 +79,27 @@ def gf2_reduce(columns):
     reduced = []
     for j, col in enumerate(columns):
         s = set(col)
-        while s:
-            p = max(s)
-            k = pivots.get(p)
-            if k is None:
-                pivots[p] = j
-                break
-            s ^= reduced[k]
+        reduce_column(s, j, pivots, reduced)
         reduced.append(s)
     return pivots
+
+
+def reduce_column(s, j, pivots, reduced):
+    """Reduce column ``j`` (the set ``s`` of its rows, changed in place) by the columns
+    already reduced: while its lowest (largest) row is another column's pivot, add that
+    column. Records and returns its pivot row (``-1`` when it reduces to zero).
+
+    ``pivots`` maps a pivot row to its column, ``reduced[q]`` is column ``q`` reduced;
+    :func:`gf2_reduce` and the persistence reduction (with clearing) share this step.
+    """
+    while s:
+        p = max(s)
+        q = pivots.get(p)
+        if q is None:
+            pivots[p] = j
+            return p
+        s ^= reduced[q]
+    return -1
 
 
 def gf2_rank(columns):

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InvalidInputError
-from .homology import VALUE_RTOL
+from .homology import VALUE_RTOL, reduce_column
 from .lattice import FaceLattice, face_lattice
 
 __all__ = ["Persistence", "persistence", "lower_star", "snap_values"]
@@ -165,15 +165,9 @@ def _reduce_filtration(L, fvals):
             s = set(int(posk[k - 1][r]) for r in rows_j)
             for r in rows_j:
                 back[int(posk[k - 1][r])] = int(r)
-            while s:
-                p = max(s)
-                q = pivots.get(p)
-                if q is None:
-                    pivots[p] = j
-                    break
-                s ^= reduced[q]
+            p = reduce_column(s, j, pivots, reduced)
             reduced[j] = s
-            if s:
+            if p >= 0:
                 i = back[p]
                 paired[k - 1][i] = True
                 killer[k][j] = True
