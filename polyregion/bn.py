@@ -292,6 +292,16 @@ class BNHyperplanes:
         ``sqrt(var + eps)``.
     constant : ndarray (width,) bool
         Neurons without a hyperplane here: ``gamma = 0``, or ``normal`` = 0 in the region.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.bn.with_bn(pr.Network.from_arrays([np.eye(2), np.ones((1, 2))],
+    ...                                            [np.zeros(2), [0.0]]))
+    >>> X = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
+    >>> h = pr.bn.hyperplanes(net, X)        # switches at x = 1 and y = 1 (batch means)
+    >>> h.layer, h.normal.tolist(), h.level.tolist(), h.centroid.tolist()
+    (0, [[1.0, 0.0], [0.0, 1.0]], [1.0, 1.0], [1.0, 1.0])
     """
 
     layer: int
@@ -618,6 +628,16 @@ class JitterResult:
     code_changes : ndarray (n_batches,)
         Fraction of the data points whose full activation code (all layers) differs from
         their code under the whole-data statistics.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.bn.with_bn(pr.Network.from_arrays([np.eye(2), np.ones((1, 2))],
+    ...                                            [np.zeros(2), [0.0]]))
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> res = pr.bn.offset_jitter(net, X, batch_size=50, n_batches=4)
+    >>> res.positions.shape, res.reference.shape, res.spread.shape, res.code_changes.shape
+    ((4, 2, 1), (2, 1), (2,), (4,))
     """
 
     positions: np.ndarray
@@ -714,6 +734,16 @@ class DepthGeometry:
         (-> 0 when the cluster is tight and the odd point far).
     norm_ratio : ndarray (n_hidden,)
         Norm of the odd point over the mean norm of the cluster points.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.bn.with_bn(pr.Network.from_arrays([np.eye(2), np.ones((1, 2))],
+    ...                                            [np.zeros(2), [0.0]]))
+    >>> X = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
+    >>> g = pr.bn.depth_geometry(net, X)     # one hidden layer: one entry per field
+    >>> len(g.cosines), g.cosines[0].shape, g.odd.tolist()
+    (1, (4, 4), [0])
     """
 
     cosines: list

@@ -73,6 +73,15 @@ class Certificate:
         its breakpoint: the engines treat such a neuron as constant
         (docs/tolerances.md), so the exact micro-hyperplane it carries is not a region
         boundary of the result.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+    >>> cert = pr.certify(rs)
+    >>> cert.ok, cert.n_certified, cert.certified.tolist(), cert.failed.tolist(), cert.reasons
+    (True, 4, [True, True, True, True], [], {})
     """
 
     n_regions: int

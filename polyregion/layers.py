@@ -41,6 +41,14 @@ class Activation:
     slopes, intercepts : tuple of float
         ``m + 1`` values each: on piece ``j`` the activation is
         ``slopes[j] * u + intercepts[j]``.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> hardtanh = pr.Activation("hardtanh", (-1.0, 1.0), (0.0, 1.0, 0.0), (-1.0, 0.0, 1.0))
+    >>> u = np.array([-3.0, 0.5, 2.0])
+    >>> hardtanh.n_pieces, hardtanh.piece(u).tolist(), hardtanh(u).tolist()
+    (3, [0, 1, 2], [-1.0, 0.5, 1.0])
     """
 
     name: str

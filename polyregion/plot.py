@@ -46,6 +46,17 @@ class Polygon:
         ``vertices[j]`` to ``vertices[(j + 1) % m]``; ``layer = -1`` for the domain's
         boundary (and the drawing window of an unbounded domain). For an edge drawn by a
         max layer the label is ``(layer, window, position)``.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+    >>> P = pr.plot.polygons(rs)[3]          # the square [0, 1]^2
+    >>> P.vertices.tolist(), P.area, P.edges().shape
+    ([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]], 1.0, (4, 2, 2))
+    >>> P.labels.tolist()                    # two box edges, then the neurons x and y
+    [[-1, 1, 0], [-1, 2, 0], [0, 0, 0], [0, 1, 0]]
     """
 
     vertices: np.ndarray

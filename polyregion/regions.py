@@ -407,7 +407,17 @@ class RegionSet:
 
     # ------------------------------------------------------------------ geometry
     def constraints(self, i):
-        """All (possibly redundant) constraints of region ``i``: ``(A, b, labels)``."""
+        """All (possibly redundant) constraints of region ``i``: ``(A, b, labels)``.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> A, b, labels = rs.constraints(3)     # 4 box facets, then the 2 neurons
+        >>> A.shape, labels.tolist()
+        ((6, 2), [[-1, 0, 0], [-1, 1, 0], [-1, 2, 0], [-1, 3, 0], [0, 0, 0], [0, 1, 0]])
+        """
         i = self._check_i(i)
         return cell_constraints(self.enum_net, self.codes[i], self.domain, self.tolerances)
 
@@ -417,6 +427,15 @@ class RegionSet:
         Rows are unit vectors; domain facets are included. With ``with_labels=True`` also
         returns, per row, the list of ``(layer, unit, breakpoint)`` labels of the
         hyperplanes carrying it (``layer = -1``: domain facet).
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> A, b = rs.halfspaces(3)              # the square [0, 1]^2
+        >>> (A + 0.0).tolist(), (b + 0.0).tolist()
+        ([[-1.0, 0.0], [0.0, -1.0], [0.0, 1.0], [1.0, 0.0]], [0.0, 0.0, 1.0, 1.0])
         """
         i = self._check_i(i)
         key = ("H", i)
@@ -431,7 +450,17 @@ class RegionSet:
         return A2.copy(), b2.copy()
 
     def affine_map(self, i):
-        """``(M, c)`` with network output ``M @ t + c`` on region ``i`` (enumeration coords)."""
+        """``(M, c)`` with network output ``M @ t + c`` on region ``i`` (enumeration coords).
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> M, c = rs.affine_map(3)              # f = x + y on [0, 1]^2
+        >>> M.tolist(), c.tolist()
+        ([[1.0, 1.0]], [0.0])
+        """
         i = self._check_i(i)
         return self.enum_net.affine_map(self.codes[i])
 
@@ -441,6 +470,14 @@ class RegionSet:
         ``x`` of shape (dim,) returns an int; shape (n, dim) an int array. A point's code
         follows the constant-neuron rule of the enumeration with ``self.tolerances``
         (:func:`polyregion.network.cell_codes`).
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> rs.locate([[0.5, 0.5], [-0.5, 0.5], [3.0, 0.0]]).tolist()   # last: outside
+        [3, 1, -1]
         """
         from .network import cell_codes, domain_frame
 
@@ -468,6 +505,14 @@ class RegionSet:
             ``codes`` not of shape (n, n_neurons), not of an integer dtype, or with an
             entry that is not a piece index of its neuron (negative, or at least the
             number of pieces of its activation / the size of its max window).
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> rs.index_of_codes([[1, 1], [0, 1]]).tolist()
+        [3, 1]
         """
         codes = check_codes(codes, self.net)
         n_neur = codes.shape[1]
@@ -498,68 +543,165 @@ class RegionSet:
         return region_volumes(self)
 
     def certify(self):
-        """Prove each region genuine in exact arithmetic; see :func:`polyregion.certify`."""
+        """Prove each region genuine in exact arithmetic; see :func:`polyregion.certify`.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> rs.certify()
+        Certificate(n_regions=4, n_certified=4, failed=[])
+        """
         from .certify import certify
 
         return certify(self)
 
     def verify(self, n=10**6, seed=0, **kwargs):
-        """Check the regions against ``n`` uniform samples; see :func:`polyregion.verify`."""
+        """Check the regions against ``n`` uniform samples; see :func:`polyregion.verify`.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> report = rs.verify(n=1000)
+        >>> report.passed, report.n_samples, report.n_regions
+        (True, 1000, 4)
+        """
         from .sampling import verify
 
         return verify(self, n=n, seed=seed, **kwargs)
 
     # ------------------------------------------------------------------ adjacency
     def adjacency(self, as_networkx=True):
-        """Region adjacency graph (networkx); see :func:`polyregion.graph.adjacency`."""
+        """Region adjacency graph (networkx); see :func:`polyregion.graph.adjacency`.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> G = rs.adjacency()                   # quadrants sharing an axis segment
+        >>> G.number_of_nodes(), sorted(G.edges())
+        (4, [(0, 1), (0, 2), (1, 3), (2, 3)])
+        """
         from .graph import adjacency
 
         return adjacency(self, as_networkx=as_networkx)
 
     def facets(self, i):
-        """Irredundant, labelled facets of region ``i``; see :func:`polyregion.graph.facets`."""
+        """Irredundant, labelled facets of region ``i``; see :func:`polyregion.graph.facets`.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> F = rs.facets(3)                     # two box facets, two neuron facets
+        >>> len(F), F.labels, F.neighbours.tolist()
+        (4, [[(-1, 0, 0)], [(-1, 1, 0)], [(0, 0, 0)], [(0, 1, 0)]], [-1, -1, 1, 2])
+        """
         from .graph import facets
 
         return facets(self, i)
 
     def vertices(self, i):
         """Vertices of region ``i`` (2-D: counter-clockwise); see
-        :func:`polyregion.graph.vertices`."""
+        :func:`polyregion.graph.vertices`.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> (rs.vertices(0).round(6) + 0.0).tolist()     # the square [-1, 0]^2
+        [[-1.0, -1.0], [0.0, -1.0], [0.0, 0.0], [-1.0, 0.0]]
+        """
         from .graph import vertices
 
         return vertices(self, i)
 
     def linear_regions(self, rtol=1e-9):
         """Merge adjacent regions with equal affine maps; see
-        :func:`polyregion.graph.linear_regions`."""
+        :func:`polyregion.graph.linear_regions`.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> rs.linear_regions()                  # four different maps: nothing merges
+        LinearRegions(n_linear=4, n_activation=4)
+        """
         from .graph import linear_regions
 
         return linear_regions(self, rtol=rtol)
 
     def decision_regions(self):
         """The decision boundary ``{f = 0}`` region by region; see
-        :func:`polyregion.graph.decision_regions`."""
+        :func:`polyregion.graph.decision_regions`.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.array([[1.0, -1.0]])],
+        ...                              [np.zeros(2), [-0.5]])   # relu(x) - relu(y) - 0.5
+        >>> db = pr.enumerate_regions(net, pr.Box.cube(2)).decision_regions()
+        >>> db.regions.tolist(), (db.b.round(6) + 0.0).tolist()  # x = 0.5; x - y = 0.5
+        ([2, 3], [0.5, 0.353553])
+        """
         from .graph import decision_regions
 
         return decision_regions(self)
 
     def distance_to_region_boundary(self, X, details=False):
         """Distance from points to the boundary of their own region; see
-        :func:`polyregion.distance_to_region_boundary`."""
+        :func:`polyregion.distance_to_region_boundary`.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> rs.distance_to_region_boundary([[0.5, 0.25]]).tolist()   # nearest: y = 0
+        [0.25]
+        """
         from .distances import distance_to_region_boundary
 
         return distance_to_region_boundary(self, X, details=details)
 
     def distance_to_decision_boundary(self, X, **kwargs):
         """Distance from points to the decision boundary, using these regions; see
-        :func:`polyregion.distance_to_decision_boundary`."""
+        :func:`polyregion.distance_to_decision_boundary`.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.array([[1.0, -1.0]])],
+        ...                              [np.zeros(2), [-0.5]])   # relu(x) - relu(y) - 0.5
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))
+        >>> rs.distance_to_decision_boundary([[1.0, 0.0]]).round(6).tolist()  # to x - y = 0.5
+        [0.353553]
+        """
         from .distances import distance_to_decision_boundary
 
         return distance_to_decision_boundary(self, X, **kwargs)
 
     # ------------------------------------------------------------------ files
     def save(self, path):
-        """Write the regions, the network and the domain to an npz file."""
+        """Write the regions, the network and the domain to an npz file.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "regions.npz")
+        >>> rs.save(path); pr.RegionSet.load(path) == rs
+        True
+        """
         from .io.formats import domain_to_arrays
         from .network import network_to_arrays
 
@@ -595,6 +737,18 @@ class RegionSet:
         FileFormatError
             Any of the above fails, or the file is missing, corrupt, truncated, of
             another format version, or over the size limit.
+
+        Examples
+        --------
+        >>> import numpy as np, polyregion as pr
+        >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+        >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "regions.npz")
+        >>> rs.save(path)
+        >>> back = pr.RegionSet.load(path)
+        >>> len(back), back.codes.tolist() == rs.codes.tolist()
+        (4, True)
         """
         from .io.formats import DOMAIN_MEMBER, domain_from_arrays, read_npz
         from .network import NETWORK_MEMBER, network_from_arrays

@@ -27,6 +27,15 @@ class LinearRegions:
         Number of linear regions (components).
     n_activation : int
         Number of activation regions.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.array([[1.0, 0.0]])],
+    ...                              [np.zeros(2), [0.0]])       # f = relu(x): y is invisible
+    >>> lr = pr.enumerate_regions(net, pr.Box.cube(2)).linear_regions()
+    >>> lr.n_linear, lr.n_activation, lr.labels.tolist()
+    (2, 4, [0, 0, 1, 1])
     """
 
     labels: np.ndarray
@@ -54,6 +63,15 @@ class DecisionBoundary:
         Regions on which ``f`` vanishes identically.
     graph : networkx.Graph
         The adjacency graph restricted to ``regions``.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.array([[1.0, -1.0]])],
+    ...                              [np.zeros(2), [-0.5]])      # relu(x) - relu(y) - 0.5
+    >>> db = pr.enumerate_regions(net, pr.Box.cube(2)).decision_regions()
+    >>> len(db), db.regions.tolist(), db.A.round(6).tolist(), sorted(db.graph.edges())
+    (2, [2, 3], [[1.0, 0.0], [0.707107, -0.707107]], [(2, 3)])
     """
 
     regions: np.ndarray
@@ -186,6 +204,15 @@ class EdgeList:
         rows ``(layer, unit, breakpoint)``.
     stats : dict
         As ``G.graph["stats"]`` of :func:`adjacency`.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+    >>> el = rs.adjacency(as_networkx=False)
+    >>> el.n_nodes, len(el), el.u.tolist(), el.v.tolist(), el.b.tolist()
+    (4, 4, [0, 0, 1, 2], [1, 2, 3, 3], [0.0, 0.0, 0.0, 0.0])
     """
 
     n_nodes: int

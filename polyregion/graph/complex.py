@@ -77,6 +77,15 @@ class Facets:
         the domain scale).
     neighbours : ndarray of int, shape (n_facets,)
         The region across the facet's centre; -1 for domain facets.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+    >>> F = pr.graph.facets(rs, 3)           # the square [0, 1]^2
+    >>> len(F), F.A.shape, F.labels[2], F.neighbours.tolist()
+    (4, (4, 2), [(0, 0, 0)], [-1, -1, 1, 2])
     """
 
     A: np.ndarray
@@ -106,6 +115,17 @@ class Complex:
         ``region, facet, neighbour, point, radius``: every shared facet piece; a piece
         with ``neighbour = -1`` could not be matched to a region.
     stats : dict
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+    >>> cx = pr.graph.complex_of(rs)
+    >>> cx.ptr.tolist(), cx.A.shape, cx.facet_labels(cx.ptr[3])
+    ([0, 4, 8, 12, 16], (16, 2), [(-1, 0, 0)])
+    >>> sorted(cx.pieces)
+    ['facet', 'neighbour', 'point', 'radius', 'region']
     """
 
     ptr: np.ndarray

@@ -53,7 +53,20 @@ def write_graphml(G, path):
 
 
 def read_graphml(path):
-    """Read a graph written by :func:`write_graphml`, restoring arrays and tuples."""
+    """Read a graph written by :func:`write_graphml`, restoring arrays and tuples.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "graph.graphml")
+    >>> pr.graph.write_graphml(rs.adjacency(), path)
+    >>> G = pr.graph.read_graphml(path)
+    >>> sorted(G.edges()), G.edges[1, 3]["neurons"], G.nodes[3]["code"].tolist()
+    ([(0, 1), (0, 2), (1, 3), (2, 3)], ((0, 0, 0),), [1, 1])
+    """
     import networkx as nx
 
     try:
@@ -80,6 +93,17 @@ def save_edges(G, path):
 
     Arrays: ``codes``, ``points`` (nodes); ``u``, ``v``, ``a``, ``b``, ``point``,
     ``radius``, ``neuron_ptr``, ``neurons`` (edges).
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "edges.npz")
+    >>> pr.graph.save_edges(rs.adjacency(), path)
+    >>> sorted(np.load(path).files)[:4], np.load(path)["u"].tolist()
+    (['a', 'b', 'codes', 'dim'], [0, 0, 1, 2])
     """
     nodes = sorted(G.nodes())
     if nodes != list(range(len(nodes))):
@@ -102,7 +126,20 @@ def save_edges(G, path):
 
 
 def load_edges(path):
-    """Read an npz edge list written by :func:`save_edges` back into a graph."""
+    """Read an npz edge list written by :func:`save_edges` back into a graph.
+
+    Examples
+    --------
+    >>> import numpy as np, polyregion as pr
+    >>> net = pr.Network.from_arrays([np.eye(2), np.ones((1, 2))], [np.zeros(2), [0.0]])
+    >>> rs = pr.enumerate_regions(net, pr.Box.cube(2))          # the four quadrants
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "edges.npz")
+    >>> pr.graph.save_edges(rs.adjacency(), path)
+    >>> G = pr.graph.load_edges(path)
+    >>> G.number_of_nodes(), sorted(G.edges()), G.edges[1, 3]["neurons"]
+    (4, [(0, 1), (0, 2), (1, 3), (2, 3)], ((0, 0, 0),))
+    """
     import networkx as nx
 
     try:
