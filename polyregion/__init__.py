@@ -41,14 +41,37 @@ from .topology import (TopologyError, betti_numbers, decision_topology,  # noqa:
 
 
 def from_torch(module, batch=None, **kwargs):
-    """Convert a PyTorch module to a :class:`Network` (see :func:`polyregion.io.torch.from_torch`)."""
+    """Convert a PyTorch module to a :class:`Network` (see :func:`polyregion.io.torch.from_torch`).
+
+    Examples
+    --------
+    >>> import torch, polyregion as pr
+    >>> model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    >>> net = pr.from_torch(model)
+    >>> net.widths, net.input_dim
+    ([8], 2)
+    """
     from .io.torch import from_torch as _from_torch
 
     return _from_torch(module, batch=batch, **kwargs)
 
 
 def from_onnx(path, **kwargs):
-    """Convert an ONNX model file to a :class:`Network` (see :func:`polyregion.io.onnx.from_onnx`)."""
+    """Convert an ONNX model file to a :class:`Network` (see :func:`polyregion.io.onnx.from_onnx`).
+
+    Examples
+    --------
+    >>> import numpy as np, onnx, polyregion as pr
+    >>> from onnx import helper, numpy_helper, TensorProto
+    >>> W = numpy_helper.from_array(np.array([[1.0, -1.0], [0.5, 2.0]], np.float32), "W")
+    >>> graph = helper.make_graph(
+    ...     [helper.make_node("MatMul", ["x", "W"], ["h"]), helper.make_node("Relu", ["h"], ["y"])],
+    ...     "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
+    ...     [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])], [W])
+    >>> model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    >>> pr.from_onnx(model).widths
+    [2]
+    """
     from .io.onnx import from_onnx as _from_onnx
 
     return _from_onnx(path, **kwargs)
