@@ -138,7 +138,11 @@ def plot_diagram(pers, ax=None, markers="os^v"):
             continue
         d = np.where(np.isfinite(p[:, 1]), p[:, 1], top)
         b = np.where(np.isfinite(p[:, 0]), p[:, 0], left)
-        ax.scatter(b, d, marker=markers[k % len(markers)], label=f"H{k}", zorder=3)
+        # higher dimensions hollow and larger, so a pair at the same point as a
+        # lower-dimensional one (a component and a hole dying together) stays visible
+        ax.scatter(b, d, marker=markers[k % len(markers)], label=f"H{k}", zorder=3 + k,
+                   s=36 + 40 * k, facecolors="none" if k else None,
+                   edgecolors=f"C{k}", linewidths=1.5)
     ax.plot([lo - pad, top], [lo - pad, top], color="0.5", lw=0.8)
     ax.axhline(top, color="0.5", ls="--", lw=0.8)
     ax.text(lo - pad, top, " inf", va="bottom", fontsize=8)
