@@ -79,6 +79,7 @@ CUT = 2
 
 @njit(cache=True)
 def _append_row(A, b, m, a_new, b_new):
+    """The rows ``A[:m], b[:m]`` with the row ``a_new . x <= b_new`` appended (new arrays)."""
     A2 = np.empty((m + 1, A.shape[1]))
     b2 = np.empty(m + 1)
     A2[:m] = A[:m]
@@ -102,6 +103,7 @@ def _box_max(a, lo, hi):
 
 @njit(cache=True)
 def _box_min(a, lo, hi):
+    """``min a.x`` over the box ``lo <= x <= hi`` (see :func:`_box_max`)."""
     s = 0.0
     for t in range(a.shape[0]):
         if a[t] > 0.0:
@@ -150,6 +152,7 @@ def _tighten(lo, hi, a, beta):
 
 @njit(cache=True)
 def _initial_box(A0, b0, k):
+    """An outer box ``(lo, hi)`` of ``{A0 x <= b0}`` by three rounds of interval propagation."""
     lo = np.full(k, -np.inf)
     hi = np.full(k, np.inf)
     for _ in range(3):
@@ -260,6 +263,8 @@ def _cone(P, R, v, viol, c, gamma, tol):
 
 @njit(cache=True)
 def _violation(A, b, v):
+    """Largest violation ``max_j (A_j . v - b_j)`` of the rows at ``v`` (0 when ``v`` satisfies
+    all)."""
     worst = 0.0
     for j in range(A.shape[0]):
         s = -b[j]
@@ -401,6 +406,7 @@ def _decide(BA, Bb, A, b, basis, P, R, VX, lo, hi, a, beta, tol, piv_tol, opt_to
 
 @njit(cache=True)
 def _add_point(P, R, x, r):
+    """The pool ``(P, R)`` of interior points and ball radii with ``(x, r)`` appended."""
     n, k = P.shape
     P2 = np.empty((n + 1, k))
     R2 = np.empty(n + 1)
@@ -413,6 +419,7 @@ def _add_point(P, R, x, r):
 
 @njit(cache=True)
 def _add_vertex(VX, v):
+    """The cell's known vertices ``VX`` with ``v`` appended (at most ``MAX_VERTICES`` kept)."""
     n, k = VX.shape
     if n >= MAX_VERTICES:
         return VX
@@ -544,6 +551,7 @@ def _layer_entry(BA, Bb, A, b, basis, code, P, R, VX, lo, hi, G, g, l, off, nb, 
 
 @njit(cache=True)
 def _best(P, R):
+    """The pool point with the largest ball radius and that radius."""
     i = 0
     for t in range(1, R.shape[0]):
         if R[t] > R[i]:

@@ -47,6 +47,8 @@ LP_FAILED = 2
 
 @njit(cache=True)
 def _column(A, label, k, out):
+    """Column of basis label ``label`` of the Chebyshev LP (row ``label >= 0``: ``(a_j, 1)``;
+    ``-1``: the cap column; ``-2 - i``: artificial ``i``) written to ``out``."""
     out[:] = 0.0
     if label >= 0:
         out[:k] = A[label]
@@ -59,6 +61,8 @@ def _column(A, label, k, out):
 
 @njit(cache=True)
 def _cost(b, label):
+    """Cost of basis label ``label``: ``b_j`` for a row, 1 for the cap column, 0 for an
+    artificial."""
     if label >= 0:
         return b[label]
     if label == -1:
@@ -68,6 +72,7 @@ def _cost(b, label):
 
 @njit(cache=True)
 def _factor(A, basis, k):
+    """The ``(k+1) x (k+1)`` basis matrix of the labels in ``basis`` (see :func:`_column`)."""
     B = np.empty((k + 1, k + 1))
     col = np.empty(k + 1)
     for i in range(k + 1):

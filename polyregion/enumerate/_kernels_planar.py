@@ -149,6 +149,8 @@ def _clip(P, s, sgn, la0, la1, lb, lid):
 
 @njit(cache=True)
 def _new_edge(Q, m, la0, la1, lb, lid):
+    """Label row ``m`` of polygon ``Q`` as an edge on the line ``la0 x + la1 y <= lb`` (neuron
+    id ``lid`` when ``Q`` keeps labels)."""
     Q[m, 2] = la0
     Q[m, 3] = la1
     Q[m, 4] = lb
@@ -287,6 +289,7 @@ def domain_polygon(A0, b0):
 
 @njit(cache=True)
 def _bbox(P):
+    """Centre and half-widths ``(cx, cy, hx, hy)`` of the bounding box of polygon ``P``."""
     xlo = np.inf
     xhi = -np.inf
     ylo = np.inf

@@ -132,6 +132,8 @@ def root_pivot(A, b, tol, piv_tol, max_iter, factors):
 
 @njit(cache=True)
 def _collect(c, p, r, out_c, out_p, out_r):
+    """Append one unit's codes, points and radii to the batch's lists; returns the unit's
+    region count."""
     for i in range(len(c)):
         out_c.append(c[i].copy())
         out_p.append(p[i].copy())

@@ -1,7 +1,8 @@
 """Numba kernels of the graph: layer maps along a code, the code across a facet, code look-up.
 
 All kernels work in the engine's unit-scale coordinates on the flattened network
-(:class:`polyregion.graph.complex._Flat`, the engine's :class:`~polyregion.enumerate.engine.Prepared`).
+(:class:`polyregion.graph.complex._Flat`: the engine's
+:class:`~polyregion.enumerate.engine.Prepared` and its ``FlatNet``).
 
 Neighbours. In a continuous piecewise-linear network, every neuron's pre-activation on
 the region ``Q`` across a facet ``F`` of ``P`` differs from its expression on ``P`` by a
@@ -30,6 +31,7 @@ from ..enumerate._kernels_const import (
 # --------------------------------------------------------------------------- helpers
 @njit(cache=True)
 def _dot(a, b):
+    """``a . b`` (a plain loop: inlined by Numba, no BLAS call for short vectors)."""
     s = 0.0
     for t in range(a.shape[0]):
         s += a[t] * b[t]
@@ -38,6 +40,7 @@ def _dot(a, b):
 
 @njit(cache=True)
 def _grow2(arr, n):
+    """``arr`` if it has room for row ``n``, else a copy with twice the rows (at least 16)."""
     if n < arr.shape[0]:
         return arr
     out = np.empty((max(2 * arr.shape[0], 16), arr.shape[1]), arr.dtype)
@@ -47,6 +50,7 @@ def _grow2(arr, n):
 
 @njit(cache=True)
 def _grow1(arr, n):
+    """``arr`` if it has room for entry ``n``, else a copy twice as long (at least 16)."""
     if n < arr.shape[0]:
         return arr
     out = np.empty(max(2 * arr.shape[0], 16), arr.dtype)
@@ -111,6 +115,10 @@ def _layer_maps(W_flat, W_off, b_flat, b_off, dims, slopes, intercepts, code, Gc
 
 @njit(cache=True)
 def _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zc, zero_tol):
+    """A region's unit rows and labels ``(A, b, lab)``: the domain's rows ``A0, b0`` (label
+    ``(-1, i, 0)``), then the rows of every live neuron from the layer maps ``Gc, gc`` of
+    :func:`_layer_maps` (a row of norm at most ``zero_tol * zc[l]`` is a constant neuron,
+    no row), at most two per neuron (the breakpoints around its piece)."""
     k = dims[0]
     n_hidden = dims.shape[0] - 2
     mmax = A0.shape[0]
@@ -162,6 +170,8 @@ def _rows_from_maps(dims, n_bp, bps, A0, b0, code, Gc, gc, zc, zero_tol):
 
 @njit(cache=True)
 def _map_cache(dims, k):
+    """Buffers for :func:`_layer_maps`: ``G (L, n_max, k)``, ``g (L, n_max)`` and the
+    constant-row scales ``(L,)``."""
     n_hidden = dims.shape[0] - 2
     nmax = 1
     for l in range(n_hidden):

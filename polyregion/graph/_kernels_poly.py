@@ -486,6 +486,8 @@ def _poly_vertices(k, P, V, nv):
 
 @njit(cache=True)
 def _face_row(k, P, frow, f):
+    """The row index of face ``f`` of the polygon (``k = 2``: stored in ``P``) or polytope (``k
+    = 3``: ``frow``)."""
     return int(P[f, 2]) if k == 2 else frow[f]
 
 
