@@ -118,6 +118,21 @@ def cold_basis(k):
 
 
 @njit(cache=True)
+def min_slack(A, b, m, x, cap):
+    """``min(cap, min_j (b_j - A_j . x))`` over the first ``m`` rows: the radius of the
+    largest ball around ``x`` inside unit rows, measured on the rows themselves (never
+    read from a simplex), capped at ``cap``."""
+    r = cap
+    for j in range(m):
+        s = b[j]
+        for t in range(A.shape[1]):
+            s -= A[j, t] * x[t]
+        if s < r:
+            r = s
+    return r
+
+
+@njit(cache=True)
 def _try_invert(B):
     """Inverse of B, or an empty array when B is (numerically) singular."""
     n = B.shape[0]
@@ -311,13 +326,7 @@ def cheb_lp(A, b, m, basis_in, stop_below, piv_tol, opt_tol, max_iter):
             # optimal: the centre is read from the multipliers, its radius verified
             for t in range(k):
                 x[t] = pi[t]
-            r_primal = 1.0
-            for j in range(m):
-                s = b[j]
-                for t in range(k):
-                    s -= A[j, t] * x[t]
-                if s < r_primal:
-                    r_primal = s
+            r_primal = min_slack(A, b, m, x, 1.0)
             if not fresh and not (abs(obj - r_primal)
                                   <= LP_GAP * max(1.0, abs(obj), abs(r_primal))):
                 # dual bound and primal radius disagree: drift in Binv. Refactorise and

@@ -47,7 +47,7 @@ import numpy as np
 from numba import njit, objmode
 
 from ._highs import cheb_highs
-from ._kernels_lp import _try_invert
+from ._kernels_lp import _try_invert, min_slack
 
 BD_OPTIMAL = 0
 BD_UNBOUNDED = 1  # the optimum sits on an artificial bound: c.x is unbounded on the cell
@@ -598,13 +598,7 @@ def bd_cheb(A, b, m, lo, hi, stop_below, ptol, piv_tol, max_iter):
         return 1, bound, -np.inf, x
     if st != BD_OPTIMAL:
         return 2, np.inf, -np.inf, x
-    rp = 1.0
-    for j in range(m):
-        s = b[j]
-        for t in range(k):
-            s -= A[j, t] * x[t]
-        if s < rp:
-            rp = s
+    rp = min_slack(A, b, m, x, 1.0)
     for t in range(k):  # the outer box is not a facet, but the centre must lie in it
         if x[t] < lo[t] or x[t] > hi[t]:
             rp = -np.inf

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels_engine import enumerate_lp
-from ._kernels_lp import cheb_solve, cold_basis
+from ._kernels_lp import cheb_solve, cold_basis, min_slack
 from ._kernels_simplex import CHEB_DENSE_MAX
 from ._kernels_planar import enumerate_planar
 
@@ -165,12 +165,7 @@ def _batch(kernel_id, codes0, A0, b0, An, bn, nrm, live, t, net, tol, zero_tol, 
             xr = roots_x[u]
             rr = -1.0
             if roots_r[u] > tol:
-                rr = roots_r[u]
-                for i in range(A.shape[0]):
-                    s = b[i]
-                    for c_ in range(A.shape[1]):
-                        s -= A[i, c_] * xr[c_]
-                    rr = min(rr, s)
+                rr = min_slack(A, b, A.shape[0], xr, roots_r[u])
             if rr > tol:
                 piv = piv_tol
             else:
